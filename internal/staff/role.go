@@ -40,14 +40,14 @@ func ParseRoles(s string) (Roles, error) {
 		}
 		r := Role(part)
 		if !slices.Contains(AllRoles, r) {
-			return nil, patchday.Errorf(patchday.ErrInvalid, "unknown role %q (roles: %s)", part, AllRoles)
+			return nil, patchday.Errorf(patchday.ErrInvalid, "unknown role %q (roles: %s)", part, Roles(AllRoles))
 		}
 		if !slices.Contains(rs, r) {
 			rs = append(rs, r)
 		}
 	}
 	if len(rs) == 0 {
-		return nil, patchday.Errorf(patchday.ErrInvalid, "at least one role is required (roles: %s)", AllRoles)
+		return nil, patchday.Errorf(patchday.ErrInvalid, "at least one role is required (roles: %s)", Roles(AllRoles))
 	}
 	slices.SortFunc(rs, func(a, b Role) int { return slices.Index(AllRoles, a) - slices.Index(AllRoles, b) })
 	return rs, nil

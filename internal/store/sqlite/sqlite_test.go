@@ -23,7 +23,9 @@ func open(t *testing.T, path string) *sqlite.Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Harness{
 		Open: func(t *testing.T) store.Store { return open(t, filepath.Join(t.TempDir(), "patchday.db")) },
-		Exec: func(t *testing.T, s store.Store, sql string) error { return s.(*sqlite.Store).Exec(context.Background(), sql) },
+		Exec: func(t *testing.T, s store.Store, sql string) error {
+			return s.(*sqlite.Store).Exec(context.Background(), sql)
+		},
 	})
 }
 

@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/patchday/patchday/internal/blob"
+	"github.com/patchday/patchday/internal/config"
+	"github.com/patchday/patchday/internal/staff"
+	"github.com/patchday/patchday/internal/store"
+	"github.com/patchday/patchday/internal/version"
+	"github.com/patchday/patchday/internal/web"
+)
+
+func serveCmd(e *env) *cobra.Command {
+	var c config.Serve
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the patchday server",
+		Long: `Run the patchday server: staff pages, the JSON API and the operational
+endpoints (/healthz, /readyz, /metrics) on one HTTP listener.
+
+By default everything lives in --data: an embedded SQLite database and the
+content-addressed blobs. With --db postgres://… the database is PostgreSQL
+instead, and several 'serve' processes may share it.
+
+On the first start, when there is no staff account, an admin account is
+created and its one-time password printed here.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := c.Validate(); err != nil {
+				return usageError{err}
+			}
+			return serve(cmd.Context(), e, c)
+		},
+	}
+	c.Flags(cmd.Flags())
+	return cmd
+}
+
+func serve(ctx context.Context, e *env, c config.Serve) error {
+	log := e.logger()
+	st, err := openStore(ctx, c.Store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := blob.Open(filepath.Join(c.Data, "blobs")); err != nil {
+		return err
+	}
+	svc := staff.NewService(st, staff.NewHasher(staff.DefaultParams, runtime.GOMAXPROCS(0)), nil, c.SessionTTL, log)
+
+	// Listen before creating the admin, so the printed sign-in address is
+	// the real one even when --http asked for port 0.
+	ln, err := net.Listen("tcp", c.HTTP)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another server running there? choose another with --http)", c.HTTP, err)
+	}
+	base := "http://" + ln.Addr().String()
+	pw, err := svc.EnsureAdmin(ctx, c.AdminEmail)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("create the first admin: %w", err)
+	}
+	if pw != "" {
+		fmt.Fprintf(e.stdout, "No staff account existed, so an admin account was created:\n"+
+			"  e-mail:            %s\n  one-time password: %s\n"+
+			"Sign in at %s/staff/signin and choose your own password. This password is not shown again.\n",
+			c.AdminEmail, pw, base)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h, err := web.NewServer(web.Deps{
+		Log: log, Staff: svc, Audit: st, DB: st, Engine: st.Engine(), Version: version.String(),
+		Registry: reg, Gatherer: reg, SessionTTL: c.SessionTTL,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() { defer close(swept); sweepSessions(ctx, st, log) }()
+	defer func() { cancel(); <-swept }() // before st.Close
+
+	fmt.Fprintf(e.stdout, "patchday %s serving %s (%s)\n", version.String(), base, describe(c.Store))
+	log.Info("serving", "addr", ln.Addr().String(), "db", st.Engine(), "data", c.Data)
+	return serveHTTP(ctx, ln, h, c.ShutdownTimeout, log)
+}
+
+// serveHTTP serves on ln until ctx ends, then stops accepting and lets
+// in-flight requests finish (up to timeout) before returning, so the
+// caller closes the database only after the last handler is done.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, timeout time.Duration, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Handlers must not see the shutdown as a cancellation: a request
+		// that started is allowed to finish writing.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", timeout)
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("shutdown: requests still running after %s were cut off: %w", timeout, err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// sweepSessions deletes expired sessions every hour until ctx ends.
+func sweepSessions(ctx context.Context, st store.Store, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := st.DeleteExpiredSessions(ctx, time.Now())
+		if err != nil && ctx.Err() == nil {
+			log.Warn("expired sessions not swept", "err", err)
+		} else if n > 0 {
+			log.Debug("swept expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,166 @@
+// Package config is where patchday reads its configuration: command-line
+// flags, each with a PATCHDAY_* environment override. Nothing else reads
+// flags or the environment; the rest of the program receives values.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/patchday/patchday/internal/staff"
+)
+
+// EnvPrefix starts every environment override.
+const EnvPrefix = "PATCHDAY_"
+
+// EnvName is the environment variable that overrides a flag:
+// --session-ttl is PATCHDAY_SESSION_TTL.
+func EnvName(flag string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// DescribeEnv appends each flag's environment variable to its help text.
+func DescribeEnv(fs *pflag.FlagSet) {
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Name == "help" || strings.Contains(f.Usage, EnvPrefix) {
+			return
+		}
+		f.Usage += " (env " + EnvName(f.Name) + ")"
+	})
+}
+
+// BindEnv sets every flag not given on the command line from its
+// environment variable, if set. Flags beat the environment, which beats
+// the defaults. A bad value names the variable.
+func BindEnv(fs *pflag.FlagSet, getenv func(string) string) error {
+	var errs []string
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || f.Name == "help" {
+			return
+		}
+		v := getenv(EnvName(f.Name))
+		if v == "" {
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			errs = append(errs, fmt.Sprintf("%s=%q: %v", EnvName(f.Name), v, err))
+		}
+	})
+	if len(errs) > 0 {
+		return fmt.Errorf("bad environment override: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Store says where patchday keeps its data.
+type Store struct {
+	// Data is the data directory: the SQLite file (unless DB is set) and
+	// the content-addressed blobs.
+	Data string
+	// DB is a postgres:// URL; empty means SQLite in Data.
+	DB string
+}
+
+// Flags registers --data and --db.
+func (c *Store) Flags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Data, "data", "./patchday-data", "data directory: the embedded SQLite database and the content-addressed blobs")
+	fs.StringVar(&c.DB, "db", "", "PostgreSQL URL (postgres://user@host:5432/db); empty uses SQLite in --data")
+}
+
+// Validate checks the values before anything is opened.
+func (c Store) Validate() error {
+	if strings.TrimSpace(c.Data) == "" {
+		return fmt.Errorf("--data: a data directory is required")
+	}
+	if c.DB == "" {
+		return nil
+	}
+	u, err := url.Parse(c.DB)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		return fmt.Errorf("--db: %q is not a PostgreSQL URL; write postgres://user@host:5432/dbname, or leave --db empty for the embedded SQLite in --data", redact(c.DB))
+	}
+	return nil
+}
+
+// redact hides a password in a URL before it is shown.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Serve is the configuration of `patchday serve`.
+type Serve struct {
+	Store
+	HTTP            string
+	AdminEmail      string
+	SessionTTL      time.Duration
+	ShutdownTimeout time.Duration
+}
+
+// Flags registers the serve flags.
+func (c *Serve) Flags(fs *pflag.FlagSet) {
+	c.Store.Flags(fs)
+	fs.StringVar(&c.HTTP, "http", "127.0.0.1:8080", "address to serve HTTP on (host:port; port 0 picks a free one)")
+	fs.StringVar(&c.AdminEmail, "admin-email", "admin@localhost", "e-mail of the admin account created on first start, when there is no account")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", staff.DefaultSessionTTL, "how long a staff sign-in lasts")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
+}
+
+// Validate checks every serve setting and reports all problems at once.
+func (c Serve) Validate() error {
+	var errs []string
+	if err := c.Store.Validate(); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if c.HTTP == "" || !strings.Contains(c.HTTP, ":") {
+		errs = append(errs, fmt.Sprintf("--http: %q is not host:port (e.g. 127.0.0.1:8080)", c.HTTP))
+	}
+	if _, err := staff.NormalizeEmail(c.AdminEmail); err != nil {
+		errs = append(errs, "--admin-email: "+err.Error())
+	}
+	if c.SessionTTL < time.Minute {
+		errs = append(errs, "--session-ttl: must be at least 1m")
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, "--shutdown-timeout: must be positive")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Log is the logging configuration shared by every command.
+type Log struct {
+	Level  string
+	Format string
+}
+
+// Flags registers --log-level and --log-format.
+func (c *Log) Flags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Level, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.Format, "log-format", "text", "log format: text or json")
+}
+
+// Validate checks the logging settings.
+func (c Log) Validate() error {
+	switch c.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", c.Level)
+	}
+	if c.Format != "text" && c.Format != "json" {
+		return fmt.Errorf("--log-format: %q is not text or json", c.Format)
+	}
+	return nil
+}

@@ -1,0 +1,41 @@
+package web
+
+import (
+	"io/fs"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/patchday/patchday/internal/staff"
+)
+
+// apiRoutes lists the JSON API, kept in step with api/openapi.yaml by a test.
+var apiRoutes = []string{
+	"GET /api/v1/me",
+	"GET /api/v1/audit",
+}
+
+func (s *Server) routes(mux *http.ServeMux) {
+	// Operations.
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /readyz", s.handle(s.readyz))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+
+	// Staff pages.
+	mux.Handle("GET /{$}", http.RedirectHandler("/staff/", http.StatusSeeOther))
+	mux.Handle("GET /staff/signin", s.handle(s.signinPage))
+	mux.Handle("POST /staff/signin", s.handle(s.signin))
+	mux.Handle("POST /staff/signout", s.staffPage("", s.signout))
+	mux.Handle("GET /staff/password", s.staffPage("", s.passwordPage))
+	mux.Handle("POST /staff/password", s.staffPage("", s.changePassword))
+	mux.Handle("GET /staff/{$}", s.staffPage("", s.dashboard))
+	mux.Handle("GET /staff/audit", s.staffPage(staff.RoleAdmin, s.auditPage))
+	mux.Handle("GET /staff/users", s.staffPage(staff.RoleAdmin, s.usersPage))
+
+	// JSON API (see apiRoutes).
+	mux.Handle("GET /api/v1/me", s.api("", s.apiMe))
+	mux.Handle("GET /api/v1/audit", s.api(staff.RoleAdmin, s.apiAudit))
+	mux.Handle("/api/", s.handle(s.apiNotFound))
+}

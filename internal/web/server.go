@@ -1,0 +1,68 @@
+// Package web serves patchday over HTTP: the staff pages, the JSON API and
+// the operational endpoints. Handlers return errors; one renderer turns
+// them into statuses and pages (errors.go).
+package web
+
+import (
+	"context"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/staff"
+)
+
+// Pinger reports whether the database answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps are what the server needs from the rest of patchday.
+type Deps struct {
+	Log     *slog.Logger
+	Staff   *staff.Service
+	Audit   audit.Store
+	DB      Pinger
+	Engine  string // shown to admins: "sqlite" or "postgres"
+	Version string
+	// Registry receives the HTTP metrics; Gatherer is served at /metrics.
+	Registry prometheus.Registerer
+	Gatherer prometheus.Gatherer
+	// SessionTTL is how long the session cookie lives.
+	SessionTTL time.Duration
+}
+
+// Server is patchday's HTTP handler.
+type Server struct {
+	Deps
+	pages   map[string]*template.Template
+	handler http.Handler
+}
+
+// NewServer returns the whole HTTP interface as one handler.
+func NewServer(d Deps) (*Server, error) {
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Deps: d, pages: pages}
+	mux := http.NewServeMux()
+	s.routes(mux)
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, errCrossOrigin)
+	}))
+	m, err := newMetrics(d.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s.handler = m.wrap(securityHeaders(csrf.Handler(mux)))
+	return s, nil
+}
+
+// ServeHTTP serves one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
