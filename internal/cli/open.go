@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/patchday/patchday/internal/config"
 	"github.com/patchday/patchday/internal/store"
@@ -36,6 +37,9 @@ func openStore(ctx context.Context, c config.Store) (store.Store, error) {
 		return nil, err
 	}
 	if c.DB != "" {
+		// A server that silently drops packets must not hang the start.
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
 		return postgres.Open(ctx, c.DB)
 	}
 	return sqlite.Open(ctx, filepath.Join(c.Data, "patchday.db"))

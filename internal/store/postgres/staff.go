@@ -1,0 +1,220 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/staff"
+)
+
+const userColumns = "id, email, roles, password_hash, must_change_password, disabled, created_at"
+
+func scanUser(row pgx.Row) (staff.User, error) {
+	var u staff.User
+	var roles string
+	var created time.Time
+	if err := row.Scan(&u.ID, &u.Email, &roles, &u.PasswordHash, &u.MustChangePassword, &u.Disabled, &created); err != nil {
+		return staff.User{}, mapErr(err, "")
+	}
+	rs, err := staff.ParseRoles(roles)
+	if err != nil {
+		return staff.User{}, fmt.Errorf("user %d: stored roles: %w", u.ID, err)
+	}
+	u.Roles, u.CreatedAt = rs, created.UTC()
+	return u, nil
+}
+
+func insertUser(ctx context.Context, tx pgx.Tx, u *staff.User, e audit.Entry) error {
+	u.CreatedAt = e.At
+	err := tx.QueryRow(ctx, `INSERT INTO users (email, roles, password_hash, must_change_password, disabled, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		u.Email, u.Roles.String(), u.PasswordHash, u.MustChangePassword, u.Disabled, ts(u.CreatedAt)).Scan(&u.ID)
+	if err != nil {
+		return mapErr(err, "an account with the e-mail "+u.Email+" already exists")
+	}
+	return appendAudit(ctx, tx, e)
+}
+
+// CreateUser inserts u.
+func (s *Store) CreateUser(ctx context.Context, u *staff.User, e audit.Entry) error {
+	return s.tx(ctx, func(tx pgx.Tx) error { return insertUser(ctx, tx, u, e) })
+}
+
+// CreateFirstUser inserts u if there are no users. The table lock conflicts
+// with itself and with every insert, so across processes the check and the
+// insert are atomic: a second caller waits, then sees the first's account.
+func (s *Store) CreateFirstUser(ctx context.Context, u *staff.User, e audit.Entry) (bool, error) {
+	created := false
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+			return err
+		}
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM users)").Scan(&exists); err != nil {
+			return err
+		}
+		if exists {
+			return nil
+		}
+		created = true
+		return insertUser(ctx, tx, u, e)
+	})
+	return created && err == nil, err
+}
+
+// UserByID returns one account.
+func (s *Store) UserByID(ctx context.Context, id int64) (staff.User, error) {
+	return scanUser(s.pool.QueryRow(ctx, "SELECT "+userColumns+" FROM users WHERE id = $1", id))
+}
+
+// UserByEmail returns one account by its normalized e-mail.
+func (s *Store) UserByEmail(ctx context.Context, email string) (staff.User, error) {
+	return scanUser(s.pool.QueryRow(ctx, "SELECT "+userColumns+" FROM users WHERE email = $1", email))
+}
+
+// ListUsers returns every account by e-mail.
+func (s *Store) ListUsers(ctx context.Context) ([]staff.User, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+userColumns+" FROM users ORDER BY email")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	users := []staff.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, rows.Err()
+}
+
+// UpdateUser saves the mutable fields of an account.
+func (s *Store) UpdateUser(ctx context.Context, u staff.User, e audit.Entry) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE users SET roles = $1, password_hash = $2, must_change_password = $3, disabled = $4
+			WHERE id = $5`, u.Roles.String(), u.PasswordHash, u.MustChangePassword, u.Disabled, u.ID)
+		if err := mustAffect(tag, err); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, e)
+	})
+}
+
+func mustAffect(tag pgconn.CommandTag, err error) error {
+	if err != nil {
+		return mapErr(err, "")
+	}
+	if tag.RowsAffected() == 0 {
+		return patchday.ErrNotFound
+	}
+	return nil
+}
+
+// CreateSession stores a new session.
+func (s *Store) CreateSession(ctx context.Context, ss staff.Session, e audit.Entry) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO sessions (hash, user_id, created_at, expires_at, from_addr) VALUES ($1, $2, $3, $4, $5)`,
+			ss.Hash, ss.UserID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ss.From)
+		if err != nil {
+			return mapErr(err, "")
+		}
+		return appendAudit(ctx, tx, e)
+	})
+}
+
+// SessionByHash returns a session, expired or not.
+func (s *Store) SessionByHash(ctx context.Context, hash string) (staff.Session, error) {
+	var ss staff.Session
+	err := s.pool.QueryRow(ctx, `SELECT hash, user_id, created_at, expires_at, from_addr FROM sessions WHERE hash = $1`, hash).
+		Scan(&ss.Hash, &ss.UserID, &ss.CreatedAt, &ss.ExpiresAt, &ss.From)
+	if err != nil {
+		return staff.Session{}, mapErr(err, "")
+	}
+	ss.CreatedAt, ss.ExpiresAt = ss.CreatedAt.UTC(), ss.ExpiresAt.UTC()
+	return ss, nil
+}
+
+// DeleteSession removes a session; the audit entry is written only if a
+// session was removed.
+func (s *Store) DeleteSession(ctx context.Context, hash string, e audit.Entry) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		err := mustAffect(tx.Exec(ctx, "DELETE FROM sessions WHERE hash = $1", hash))
+		if errors.Is(err, patchday.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, e)
+	})
+}
+
+// DeleteExpiredSessions removes sessions that expired before now.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM sessions WHERE expires_at <= $1", ts(now))
+	if err != nil {
+		return 0, mapErr(err, "")
+	}
+	return tag.RowsAffected(), nil
+}
+
+// CreateToken stores a new API token.
+func (s *Store) CreateToken(ctx context.Context, t *staff.Token, e audit.Entry) error {
+	t.CreatedAt = e.At
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO api_tokens (hash, user_id, name, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+			t.Hash, t.UserID, t.Name, ts(t.CreatedAt)).Scan(&t.ID)
+		if err != nil {
+			return mapErr(err, fmt.Sprintf("this account already has a token named %q", t.Name))
+		}
+		return appendAudit(ctx, tx, e)
+	})
+}
+
+// TokenByHash returns an API token.
+func (s *Store) TokenByHash(ctx context.Context, hash string) (staff.Token, error) {
+	var t staff.Token
+	err := s.pool.QueryRow(ctx, `SELECT id, hash, user_id, name, created_at FROM api_tokens WHERE hash = $1`, hash).
+		Scan(&t.ID, &t.Hash, &t.UserID, &t.Name, &t.CreatedAt)
+	if err != nil {
+		return staff.Token{}, mapErr(err, "")
+	}
+	t.CreatedAt = t.CreatedAt.UTC()
+	return t, nil
+}
+
+// SignInFailures returns the failure count for an address.
+func (s *Store) SignInFailures(ctx context.Context, email string) (int, time.Time, error) {
+	var n int
+	var last time.Time
+	err := s.pool.QueryRow(ctx, "SELECT count, last_at FROM signin_failures WHERE email = $1", email).Scan(&n, &last)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, time.Time{}, nil
+	} else if err != nil {
+		return 0, time.Time{}, err
+	}
+	return n, last.UTC(), nil
+}
+
+// RecordSignInFailure counts one more failure.
+func (s *Store) RecordSignInFailure(ctx context.Context, email string, at time.Time) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `INSERT INTO signin_failures (email, count, last_at) VALUES ($1, 1, $2)
+		ON CONFLICT (email) DO UPDATE SET count = signin_failures.count + 1, last_at = excluded.last_at RETURNING count`,
+		email, ts(at)).Scan(&n)
+	return n, mapErr(err, "")
+}
+
+// ClearSignInFailures resets the count after a successful sign-in.
+func (s *Store) ClearSignInFailures(ctx context.Context, email string) error {
+	_, err := s.pool.Exec(ctx, "DELETE FROM signin_failures WHERE email = $1", email)
+	return mapErr(err, "")
+}
