@@ -33,14 +33,23 @@ func openStore(ctx context.Context, c config.Store) (store.Store, error) {
 	if err := c.Validate(); err != nil {
 		return nil, usageError{err}
 	}
-	if err := prepareData(c.Data); err != nil {
-		return nil, err
-	}
 	if c.DB != "" {
 		// A server that silently drops packets must not hang the start.
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		return postgres.Open(ctx, c.DB)
+		st, err := postgres.Open(octx, c.DB)
+		if err != nil {
+			return nil, err
+		}
+		// The blobs still live in the data directory.
+		if err := prepareData(c.Data); err != nil {
+			st.Close()
+			return nil, err
+		}
+		return st, nil
+	}
+	if err := prepareData(c.Data); err != nil {
+		return nil, err
 	}
 	return sqlite.Open(ctx, filepath.Join(c.Data, "patchday.db"))
 }

@@ -63,6 +63,13 @@ the first line of standard input is the password (at least 12 characters).`,
   printf '%s\n' "$PW" | patchday user add --email bob@example.com --role admin --password-stdin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Refuse a bad e-mail or role before touching any data.
+			if _, err := staff.NormalizeEmail(email); err != nil {
+				return usageError{fmt.Errorf("--email: %w", err)}
+			}
+			if _, err := staff.ParseRoles(strings.Join(roles, ",")); err != nil {
+				return usageError{fmt.Errorf("--role: %w", err)}
+			}
 			var pw string
 			if pwStdin {
 				line, err := bufio.NewReader(e.stdin).ReadString('\n')

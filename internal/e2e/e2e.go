@@ -127,6 +127,15 @@ func (s *Server) CLI(t testing.TB, stdin string, args ...string) (string, error)
 	return out.String(), err
 }
 
+// Run runs a patchday command that needs no server and returns its
+// standard output.
+func Run(t testing.TB, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := cli.Run(context.Background(), args, noEnv, strings.NewReader(stdin), &out, testWriter{t})
+	return out.String(), err
+}
+
 func noEnv(string) string { return "" }
 
 // lines is a concurrency-safe buffer for the server's standard output.
