@@ -96,7 +96,7 @@ func TestBrowserCrossSiteForgery(t *testing.T) {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 
-	b.Do(chromedp.Navigate("http://" + ln.Addr().String() + "/"), chromedp.WaitVisible(chromedp.CSS(".problem")))
+	b.Do(chromedp.Navigate("http://"+ln.Addr().String()+"/"), chromedp.WaitVisible(chromedp.CSS(".problem")))
 	if got := b.Text(".problem"); !strings.Contains(got, "cross-origin request refused") {
 		t.Errorf("forged post answered %q, want a cross-origin refusal", got)
 	}
