@@ -9,10 +9,19 @@ import (
 	"github.com/patchday/patchday/internal/staff"
 )
 
-// apiRoutes lists the JSON API, kept in step with api/openapi.yaml by a test.
-var apiRoutes = []string{
-	"GET /api/v1/me",
-	"GET /api/v1/audit",
+// apiRoute is one JSON API endpoint, guarded by a token with role.
+type apiRoute struct {
+	pattern string
+	role    staff.Role // "" for any signed-in account
+	h       handlerFunc
+}
+
+// apiRoutes is the JSON API, kept in step with api/openapi.yaml by a test.
+func (s *Server) apiRoutes() []apiRoute {
+	return []apiRoute{
+		{"GET /api/v1/me", "", s.apiMe},
+		{"GET /api/v1/audit", staff.RoleAdmin, s.apiAudit},
+	}
 }
 
 func (s *Server) routes(mux *http.ServeMux) {
@@ -34,8 +43,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /staff/audit", s.staffPage(staff.RoleAdmin, s.auditPage))
 	mux.Handle("GET /staff/users", s.staffPage(staff.RoleAdmin, s.usersPage))
 
-	// JSON API (see apiRoutes).
-	mux.Handle("GET /api/v1/me", s.api("", s.apiMe))
-	mux.Handle("GET /api/v1/audit", s.api(staff.RoleAdmin, s.apiAudit))
+	// JSON API.
+	for _, r := range s.apiRoutes() {
+		mux.Handle(r.pattern, s.api(r.role, r.h))
+	}
 	mux.Handle("/api/", s.handle(s.apiNotFound))
 }
