@@ -237,3 +237,13 @@ func TestUnreachable(t *testing.T) {
 		t.Errorf("error shows the password: %v", err)
 	}
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store {
+		s, err := postgres.Open(context.Background(), pgtest.URL(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}

@@ -51,3 +51,13 @@ func TestRefusesNewerSchema(t *testing.T) {
 		t.Fatalf("Open on a newer schema: %v; want a refusal naming the versions", err)
 	}
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store {
+		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "patchday.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}
