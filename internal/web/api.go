@@ -53,6 +53,9 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) error {
-	return patchday.Errorf(patchday.ErrNotFound, "no API endpoint %s %s", r.Method, r.URL.Path)
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) error {
+	if isAPI(r) {
+		return patchday.Errorf(patchday.ErrNotFound, "no API endpoint %s %s", r.Method, r.URL.Path)
+	}
+	return patchday.Errorf(patchday.ErrNotFound, "there is no page at %s", r.URL.Path)
 }

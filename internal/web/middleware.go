@@ -88,7 +88,7 @@ func (m *metrics) wrap(next http.Handler) http.Handler {
 		rec := &recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		route := r.Pattern // set by the ServeMux on this same request
-		if route == "" {
+		if route == "" || route == "/" || route == "/api/" {
 			route = "unmatched"
 		}
 		if rec.code == 0 {

@@ -47,5 +47,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	for _, r := range s.apiRoutes() {
 		mux.Handle(r.pattern, s.api(r.role, r.h))
 	}
-	mux.Handle("/api/", s.handle(s.apiNotFound))
+	mux.Handle("/api/", s.handle(s.notFound))
+	// Everything else gets the same error page as any other failure.
+	mux.Handle("/", s.handle(s.notFound))
 }
