@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -73,27 +74,45 @@ func (c *Store) Flags(fs *pflag.FlagSet) {
 
 // Validate checks the values before anything is opened.
 func (c Store) Validate() error {
+	var errs []string
 	if strings.TrimSpace(c.Data) == "" {
-		return fmt.Errorf("--data: a data directory is required")
+		errs = append(errs, "--data: a data directory is required")
 	}
-	if c.DB == "" {
-		return nil
+	if c.DB != "" {
+		u, err := url.Parse(c.DB)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			errs = append(errs, fmt.Sprintf("--db: %q is not a PostgreSQL URL; write postgres://user@host:5432/dbname, or leave --db empty for the embedded SQLite in --data", redact(c.DB)))
+		}
 	}
-	u, err := url.Parse(c.DB)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
-		return fmt.Errorf("--db: %q is not a PostgreSQL URL; write postgres://user@host:5432/dbname, or leave --db empty for the embedded SQLite in --data", redact(c.DB))
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil
 }
 
-// redact hides a password in a URL before it is shown.
+// redact hides a password in a URL before it is shown. A value it cannot
+// take apart may still hold one (after a bad port or escape, in an opaque
+// URL, or in the keyword=value form), so that is not shown at all.
 func redact(s string) string {
+	const hidden = "(not shown)"
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
+	if err != nil || u.Opaque != "" || (u.Scheme == "" && strings.Contains(s, "=")) {
+		return hidden
 	}
-	if _, ok := u.User.Password(); ok {
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return hidden
+	}
+	_, inUser := u.User.Password()
+	if !inUser && !q.Has("password") {
+		return s // as written, which u.String() may not be
+	}
+	if inUser {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.String()
 }
@@ -122,7 +141,7 @@ func (c Serve) Validate() error {
 	if err := c.Store.Validate(); err != nil {
 		errs = append(errs, err.Error())
 	}
-	if c.HTTP == "" || !strings.Contains(c.HTTP, ":") {
+	if _, port, err := net.SplitHostPort(c.HTTP); err != nil || port == "" {
 		errs = append(errs, fmt.Sprintf("--http: %q is not host:port (e.g. 127.0.0.1:8080)", c.HTTP))
 	}
 	if _, err := staff.NormalizeEmail(c.AdminEmail); err != nil {

@@ -96,22 +96,24 @@ func parsePHC(s string) (Params, []byte, []byte, error) {
 	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
 		return p, nil, nil, fmt.Errorf("password hash: not an argon2id PHC string")
 	}
-	var v int
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
+	// Sscanf ignores what follows the last verb, and the base64 decoder
+	// skips newlines, so each part must also be exactly what Hash writes.
+	if parts[2] != fmt.Sprintf("v=%d", argon2.Version) {
 		return p, nil, nil, fmt.Errorf("password hash: unsupported argon2 version %q", parts[2])
 	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil ||
+		parts[3] != fmt.Sprintf("m=%d,t=%d,p=%d", p.Memory, p.Time, p.Threads) {
 		return p, nil, nil, fmt.Errorf("password hash: bad parameters %q", parts[3])
 	}
 	if p.Memory == 0 || p.Memory > 4*1024*1024 || p.Time == 0 || p.Time > 100 || p.Threads == 0 {
 		return p, nil, nil, fmt.Errorf("password hash: parameters out of range %q", parts[3])
 	}
 	salt, err := b64.DecodeString(parts[4])
-	if err != nil || len(salt) < 8 {
+	if err != nil || len(salt) < 8 || b64.EncodeToString(salt) != parts[4] {
 		return p, nil, nil, fmt.Errorf("password hash: bad salt")
 	}
 	key, err := b64.DecodeString(parts[5])
-	if err != nil || len(key) < 16 || len(key) > 64 {
+	if err != nil || len(key) < 16 || len(key) > 64 || b64.EncodeToString(key) != parts[5] {
 		return p, nil, nil, fmt.Errorf("password hash: bad key")
 	}
 	return p, salt, key, nil

@@ -106,7 +106,7 @@ func TestVerifyRejectsTamperedHash(t *testing.T) {
 		{"salt short", with(4, "AAAAAAAAAA"), "bad salt"}, // 7 bytes
 		{"key not base64", with(5, "~"+parts[5][1:]), "bad key"},
 		{"key short", with(5, "AAAAAAAAAAAAAAAAAAAA"), "bad key"}, // 15 bytes
-		{"key long", with(5, strings.Repeat("A", 88)), "bad key"},     // 66 bytes
+		{"key long", with(5, strings.Repeat("A", 88)), "bad key"}, // 66 bytes
 		{"key empty", with(5, ""), "bad key"},
 	}
 	for _, tt := range tests {
@@ -153,12 +153,12 @@ func TestCheckPassword(t *testing.T) {
 		{pw: "twelve chars", wantErr: ""},
 		{pw: "eleven char", wantErr: "at least 12 characters"},
 		{pw: "", wantErr: "at least 12 characters"},
-		{pw: strings.Repeat("é", 12), wantErr: ""},                         // 12 characters, 24 bytes
-		{pw: strings.Repeat("é", 11), wantErr: "at least 12 characters"},   // 22 bytes, but 11 characters
-		{pw: strings.Repeat("x", 1024), wantErr: ""},                       // the limit
-		{pw: strings.Repeat("x", 1025), wantErr: "at most 1024 bytes"},     // over it
-		{pw: strings.Repeat("€", 342), wantErr: "at most 1024 bytes"},      // 1026 bytes
-		{pw: staff.GeneratePassword(), wantErr: ""},                        // a one-time password is acceptable
+		{pw: strings.Repeat("é", 12), wantErr: ""},                       // 12 characters, 24 bytes
+		{pw: strings.Repeat("é", 11), wantErr: "at least 12 characters"}, // 22 bytes, but 11 characters
+		{pw: strings.Repeat("x", 1024), wantErr: ""},                     // the limit
+		{pw: strings.Repeat("x", 1025), wantErr: "at most 1024 bytes"},   // over it
+		{pw: strings.Repeat("€", 342), wantErr: "at most 1024 bytes"},    // 1026 bytes
+		{pw: staff.GeneratePassword(), wantErr: ""},                      // a one-time password is acceptable
 		{pw: "correct horse battery staple", wantErr: ""},
 	}
 	for _, tt := range tests {

@@ -32,8 +32,11 @@ func NormalizeEmail(s string) (string, error) {
 		return "", patchday.Errorf(patchday.ErrInvalid, "e-mail is required")
 	}
 	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s || len(s) > 254 {
+	// The limit applies to what is stored: lowercasing can lengthen a
+	// character (Ⱥ, 2 bytes, becomes ⱥ, 3 bytes).
+	lower := strings.ToLower(s)
+	if err != nil || a.Name != "" || a.Address != s || len(lower) > 254 {
 		return "", patchday.Errorf(patchday.ErrInvalid, "%q is not a valid e-mail address (write it as name@example.com)", s)
 	}
-	return strings.ToLower(s), nil
+	return lower, nil
 }

@@ -82,6 +82,8 @@ func FuzzNormalizeEmail(f *testing.F) {
 			return
 		}
 		switch {
+		case got != strings.ToLower(strings.TrimSpace(s)):
+			t.Fatalf("NormalizeEmail(%q) = %q: not the input trimmed and lowercased", s, got)
 		case !utf8.ValidString(got):
 			t.Fatalf("NormalizeEmail(%q) = %q: not UTF-8", s, got)
 		case got != strings.ToLower(got):
