@@ -144,14 +144,9 @@ func (s *Service) SignIn(ctx context.Context, email, password, from string) (str
 		return "", User{}, errSignIn
 	}
 	now := s.now()
-	n, last, err := s.store.SignInFailures(ctx, addr)
+	n, err := s.throttle(ctx, addr, from, now)
 	if err != nil {
 		return "", User{}, err
-	}
-	if wait := SignInWait(n) - now.Sub(last); wait > 0 {
-		s.log.Warn("sign-in refused while throttled", "email", addr, "from", from, "failures", n)
-		return "", User{}, patchday.Errorf(patchday.ErrTooManyRequests,
-			"too many failed sign-ins for this account; try again in %s", wait.Round(time.Second))
 	}
 	u, err := s.store.UserByEmail(ctx, addr)
 	ok := false
@@ -169,11 +164,9 @@ func (s *Service) SignIn(ctx context.Context, email, password, from string) (str
 		return "", User{}, err
 	}
 	if !ok || u.Disabled {
-		n, err := s.store.RecordSignInFailure(ctx, addr, now)
-		if err != nil {
+		if err := s.failed(ctx, addr, from, now, "failed sign-in", "disabled", u.Disabled); err != nil {
 			return "", User{}, err
 		}
-		s.log.Warn("failed sign-in", "email", addr, "from", from, "failures", n, "disabled", u.Disabled)
 		return "", User{}, errSignIn
 	}
 	if n > 0 {
@@ -188,6 +181,31 @@ func (s *Service) SignIn(ctx context.Context, email, password, from string) (str
 		return "", User{}, fmt.Errorf("sign in %s: %w", addr, err)
 	}
 	return secret, u, nil
+}
+
+// throttle refuses an attempt on addr while the wait after its last failed
+// password runs, and returns the count of failures so far.
+func (s *Service) throttle(ctx context.Context, addr, from string, now time.Time) (int, error) {
+	n, last, err := s.store.SignInFailures(ctx, addr)
+	if err != nil {
+		return 0, err
+	}
+	if wait := SignInWait(n) - now.Sub(last); wait > 0 {
+		s.log.Warn("password attempt refused while throttled", "email", addr, "from", from, "failures", n)
+		return n, patchday.Errorf(patchday.ErrTooManyRequests,
+			"too many wrong passwords for this account; try again in %s", wait.Round(time.Second))
+	}
+	return n, nil
+}
+
+// failed counts and logs a wrong password for addr.
+func (s *Service) failed(ctx context.Context, addr, from string, now time.Time, msg string, attrs ...any) error {
+	n, err := s.store.RecordSignInFailure(ctx, addr, now)
+	if err != nil {
+		return err
+	}
+	s.log.Warn(msg, append([]any{"email", addr, "from", from, "failures", n}, attrs...)...)
+	return nil
 }
 
 // errSession is the answer to a missing, expired or revoked session.
@@ -226,14 +244,25 @@ func (s *Service) SignOut(ctx context.Context, u User, secret, from string) erro
 	return s.store.DeleteSession(ctx, hash, e)
 }
 
-// ChangePassword sets a new password after checking the current one.
-func (s *Service) ChangePassword(ctx context.Context, u User, current, next, from string) error {
+// ChangePassword sets a new password after checking the current one, and
+// signs out every other session of the account (whoever knew the old
+// password may hold one). keepSession is the secret of the session making
+// the change, which stays signed in. Wrong current passwords count toward
+// the same throttle as sign-ins, so this form cannot be used to guess.
+func (s *Service) ChangePassword(ctx context.Context, u User, current, next, from, keepSession string) error {
+	now := s.now()
+	if _, err := s.throttle(ctx, u.Email, from, now); err != nil {
+		return err
+	}
 	ok, err := s.hasher.Verify(ctx, u.PasswordHash, current)
 	if err != nil {
 		return err
 	}
 	p := patchday.Problems{}
 	if !ok {
+		if err := s.failed(ctx, u.Email, from, now, "wrong current password on password change"); err != nil {
+			return err
+		}
 		p.Add("current", "the current password is wrong")
 	}
 	if err := CheckPassword(next); err != nil {
@@ -249,8 +278,14 @@ func (s *Service) ChangePassword(ctx context.Context, u User, current, next, fro
 		return err
 	}
 	u.PasswordHash, u.MustChangePassword = hash, false
-	e := audit.New(audit.Actor{Who: u.Email, From: from}, s.now(), "user.password", "user:"+u.Email, "password changed")
-	return s.store.UpdateUser(ctx, u, e)
+	e := audit.New(audit.Actor{Who: u.Email, From: from}, now, "user.password", "user:"+u.Email, "password changed")
+	if err := s.store.UpdateUser(ctx, u, e); err != nil {
+		return err
+	}
+	if _, err := s.store.DeleteUserSessions(ctx, u.ID, HashSecret(keepSession)); err != nil {
+		return fmt.Errorf("password changed, but other sessions were not signed out: %w", err)
+	}
+	return nil
 }
 
 // CreateToken makes an API token for an account and returns its secret,

@@ -3,6 +3,7 @@ package staff_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -494,7 +495,7 @@ func TestChangePassword(t *testing.T) {
 		{"wrong and short", "nope", "short", map[string]string{"current": "wrong", "password": "at least 12"}},
 	}
 	for _, tt := range tests {
-		err := e.svc.ChangePassword(ctx, u, tt.current, tt.next, "192.0.2.1")
+		err := e.svc.ChangePassword(ctx, u, tt.current, tt.next, "192.0.2.1", secret)
 		wantKind(t, tt.name, err, patchday.ErrInvalid)
 		got := patchday.FieldErrors(err)
 		if diff := cmp.Diff(keys(tt.want), keys(got)); diff != "" {
@@ -507,13 +508,16 @@ func TestChangePassword(t *testing.T) {
 		}
 	}
 	e.advance(time.Minute)
-	if err := e.svc.ChangePassword(ctx, u, onetime, password, "192.0.2.1"); err != nil {
+	elsewhere, _ := e.signIn(t, "alice@example.com", onetime) // say, a stolen laptop
+	if err := e.svc.ChangePassword(ctx, u, onetime, password, "192.0.2.1", secret); err != nil {
 		t.Fatalf("ChangePassword: %v", err)
 	}
 	got, err := e.svc.SessionUser(ctx, secret)
 	if err != nil {
 		t.Fatalf("SessionUser after ChangePassword: %v", err)
 	}
+	_, err = e.svc.SessionUser(ctx, elsewhere)
+	wantKind(t, "another session after the password change", err, patchday.ErrUnauthenticated)
 	if got.MustChangePassword {
 		t.Error("ChangePassword did not clear MustChangePassword")
 	}
@@ -599,5 +603,28 @@ func TestTokens(t *testing.T) {
 		Subject: "user:alice@example.com", Detail: "token ci"}}
 	if diff := cmp.Diff(want, tokenEntries, cmpopts.IgnoreFields(audit.Entry{}, "ID")); diff != "" {
 		t.Errorf("token audit entries mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestChangePasswordThrottled: guessing the current password on the change
+// form counts toward the same throttle as sign-in.
+func TestChangePasswordThrottled(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, _, err := e.svc.AddUser(ctx, admin, "alice@example.com", "tester", password); err != nil {
+		t.Fatal(err)
+	}
+	secret, u := e.signIn(t, "alice@example.com", password)
+	for i := range 3 {
+		err := e.svc.ChangePassword(ctx, u, fmt.Sprintf("guess %d", i), "a brand new password", "192.0.2.9", secret)
+		wantKind(t, "wrong current password", err, patchday.ErrInvalid)
+	}
+	err := e.svc.ChangePassword(ctx, u, password, "a brand new password", "192.0.2.9", secret)
+	wantKind(t, "change while throttled", err, patchday.ErrTooManyRequests)
+	_, _, err = e.svc.SignIn(ctx, "alice@example.com", password, "192.0.2.1")
+	wantKind(t, "sign-in while throttled", err, patchday.ErrTooManyRequests)
+	e.advance(staff.SignInWait(3))
+	if err := e.svc.ChangePassword(ctx, u, password, "a brand new password", "192.0.2.9", secret); err != nil {
+		t.Errorf("change after the wait: %v", err)
 	}
 }

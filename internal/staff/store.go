@@ -47,6 +47,9 @@ type Store interface {
 	// DeleteSession removes the session if present; it is not an error if
 	// it is already gone.
 	DeleteSession(ctx context.Context, hash string, e audit.Entry) error
+	// DeleteUserSessions removes every session of an account except the
+	// one with hash keep, and returns how many it removed.
+	DeleteUserSessions(ctx context.Context, userID int64, keep string) (int64, error)
 	// DeleteExpiredSessions removes sessions that expired before now and
 	// returns how many; expiry is housekeeping, not audited.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)

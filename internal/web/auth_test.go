@@ -171,7 +171,7 @@ func TestSignInThrottled(t *testing.T) {
 	if rec.Code != http.StatusTooManyRequests {
 		t.Fatalf("status %d, want 429", rec.Code)
 	}
-	for _, want := range []string{"too many failed sign-ins", `value="` + adminEmail + `"`} {
+	for _, want := range []string{"too many wrong passwords", `value="` + adminEmail + `"`} {
 		if !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("body lacks %q:\n%s", want, rec.Body)
 		}

@@ -76,12 +76,21 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 		s.render(w, r, http.StatusUnprocessableEntity, "password.html", p)
 		return nil
 	}
-	err := s.Staff.ChangePassword(r.Context(), userFrom(r.Context()), f.Get("current"), f.Get("password"), remote(r))
-	if errors.Is(err, patchday.ErrInvalid) {
+	var keep string
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		keep = c.Value
+	}
+	err := s.Staff.ChangePassword(r.Context(), userFrom(r.Context()), f.Get("current"), f.Get("password"), remote(r), keep)
+	switch {
+	case errors.Is(err, patchday.ErrInvalid):
 		p.Fields = patchday.FieldErrors(err)
 		s.render(w, r, http.StatusUnprocessableEntity, "password.html", p)
 		return nil
-	} else if err != nil {
+	case errors.Is(err, patchday.ErrTooManyRequests):
+		p.Flash = patchday.Message(err)
+		s.render(w, r, http.StatusTooManyRequests, "password.html", p)
+		return nil
+	case err != nil:
 		return err
 	}
 	http.Redirect(w, r, "/staff/?changed=password", http.StatusSeeOther)

@@ -154,6 +154,15 @@ func (s *Store) DeleteSession(ctx context.Context, hash string, e audit.Entry) e
 	})
 }
 
+// DeleteUserSessions removes an account's other sessions.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID int64, keep string) (int64, error) {
+	res, err := s.write.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ? AND hash <> ?", userID, keep)
+	if err != nil {
+		return 0, mapErr(err, "")
+	}
+	return res.RowsAffected()
+}
+
 // DeleteExpiredSessions removes sessions that expired before now.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
 	res, err := s.write.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ?", ts(now))

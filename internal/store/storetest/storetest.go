@@ -197,6 +197,21 @@ func testSessions(t *testing.T, s store.Store, _ Harness) {
 	if err == nil {
 		t.Errorf("session for a missing user: want an error")
 	}
+	other := newUser(t, s, "bob@example.com", staff.RoleTester)
+	for _, h := range []string{"bob1", "bob2"} {
+		if err := s.CreateSession(ctx, staff.Session{Hash: h, UserID: other.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}, entry("session.create", h)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.DeleteUserSessions(ctx, other.ID, "bob2"); err != nil || n != 1 {
+		t.Errorf("DeleteUserSessions = %d, %v; want 1, nil", n, err)
+	}
+	if _, err := s.SessionByHash(ctx, "bob2"); err != nil {
+		t.Errorf("the kept session is gone: %v", err)
+	}
+	if _, err := s.SessionByHash(ctx, "live"); err != nil {
+		t.Errorf("another account's session is gone: %v", err)
+	}
 	n, err := s.DeleteExpiredSessions(ctx, t0)
 	if err != nil || n != 1 {
 		t.Errorf("DeleteExpiredSessions = %d, %v; want 1, nil", n, err)
@@ -212,7 +227,8 @@ func testSessions(t *testing.T, s store.Store, _ Harness) {
 	}
 	_, err = s.SessionByHash(ctx, "live")
 	wantKind(t, "deleted session", err, patchday.ErrNotFound)
-	want := []string{"user.create user:alice@example.com", "session.create live", "session.create old", "session.delete live"}
+	want := []string{"user.create user:alice@example.com", "session.create live", "session.create old",
+		"user.create user:bob@example.com", "session.create bob1", "session.create bob2", "session.delete live"}
 	if diff := cmp.Diff(want, auditActions(t, s)); diff != "" {
 		t.Errorf("audit (-want +got):\n%s", diff)
 	}
