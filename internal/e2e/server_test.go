@@ -234,3 +234,30 @@ func TestBadStart(t *testing.T) {
 		})
 	}
 }
+
+// TestReplicasSharePostgres: two serve processes on one PostgreSQL database
+// act as one service: one first admin, and a session made on one replica
+// is honoured by the other (as behind a load balancer).
+func TestReplicasSharePostgres(t *testing.T) {
+	t.Parallel()
+	db := pgtest.URL(t)
+	a := e2e.Start(t, e2e.Options{DB: db})
+	b := e2e.Start(t, e2e.Options{DB: db})
+	if a.AdminPassword == "" || b.AdminPassword != "" {
+		t.Fatalf("first admin: replica a printed %q, replica b %q; want exactly a", a.AdminPassword, b.AdminPassword)
+	}
+	cookie, code := signIn(t, a.URL, a.AdminEmail, a.AdminPassword)
+	if cookie == nil {
+		t.Fatalf("sign-in on replica a: %d", code)
+	}
+	// A one-time password leads to the change-password page on either replica.
+	for _, s := range []*e2e.Server{a, b} {
+		code, _ := get(t, s.URL+"/staff/password", "Cookie", cookie.String())
+		if code != http.StatusOK {
+			t.Errorf("session from replica a on %s: %d, want 200", s.URL, code)
+		}
+		if code, _ := get(t, s.URL+"/readyz"); code != http.StatusOK {
+			t.Errorf("%s/readyz: %d", s.URL, code)
+		}
+	}
+}

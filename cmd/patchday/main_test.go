@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary act as the patchday binary when re-run
+// with PATCHDAY_TEST_AS_MAIN=1, so tests can run the real process (signals,
+// exit codes) without a separate build.
+func TestMain(m *testing.M) {
+	if os.Getenv("PATCHDAY_TEST_AS_MAIN") == "1" {
+		os.Args = append([]string{"patchday"}, strings.Fields(os.Getenv("PATCHDAY_TEST_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func command(t *testing.T, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "PATCHDAY_TEST_AS_MAIN=1", "PATCHDAY_TEST_ARGS="+strings.Join(args, " "))
+	return cmd
+}
+
+// TestSIGTERM: the real process serves, and on SIGTERM stops cleanly with
+// exit code 0, logging that it finished in-flight work.
+func TestSIGTERM(t *testing.T) {
+	cmd := command(t, "serve", "--data", t.TempDir(), "--http", "127.0.0.1:0")
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	logs := make(chan string, 1)
+	go func() { b, _ := io.ReadAll(stderr); logs <- string(b) }()
+
+	var base string
+	sc := bufio.NewScanner(stdout)
+	re := regexp.MustCompile(`serving (http://\S+)`)
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			base = m[1]
+			break
+		}
+	}
+	if base == "" {
+		t.Fatalf("the server printed no address; log:\n%s", <-logs)
+	}
+	go io.Copy(io.Discard, stdout)
+	resp, err := http.Get(base + "/readyz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /readyz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v, want 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("still running 30s after SIGTERM")
+	}
+	if l := <-logs; !strings.Contains(l, "shutting down") || !strings.Contains(l, "msg=stopped") {
+		t.Errorf("log lacks the shutdown:\n%s", l)
+	}
+}
+
+// TestExitCodes: a mistake in the command line exits 2 with a message.
+func TestExitCodes(t *testing.T) {
+	out, err := command(t, "serve", "--no-such-flag").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "unknown flag: --no-such-flag") {
+		t.Errorf("exit %v, output %q; want exit code 2 and the unknown flag named", err, out)
+	}
+}
