@@ -4,6 +4,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -52,9 +53,17 @@ func BindEnv(fs *pflag.FlagSet, getenv func(string) string) error {
 		}
 	})
 	if len(errs) > 0 {
-		return fmt.Errorf("bad environment override: %s", strings.Join(errs, "; "))
+		return fmt.Errorf("bad environment override: %w", problems(errs))
 	}
 	return nil
+}
+
+// problems joins every problem found into one error, or returns nil.
+func problems(errs []string) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(errs, "; "))
 }
 
 // Store says where patchday keeps its data.
@@ -84,10 +93,7 @@ func (c Store) Validate() error {
 			errs = append(errs, fmt.Sprintf("--db: %q is not a PostgreSQL URL; write postgres://user@host:5432/dbname, or leave --db empty for the embedded SQLite in --data", redact(c.DB)))
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%s", strings.Join(errs, "; "))
-	}
-	return nil
+	return problems(errs)
 }
 
 // redact hides a password in a URL before it is shown. A value it cannot
@@ -153,10 +159,7 @@ func (c Serve) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, "--shutdown-timeout: must be positive")
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%s", strings.Join(errs, "; "))
-	}
-	return nil
+	return problems(errs)
 }
 
 // Log is the logging configuration shared by every command.
@@ -173,13 +176,14 @@ func (c *Log) Flags(fs *pflag.FlagSet) {
 
 // Validate checks the logging settings.
 func (c Log) Validate() error {
+	var errs []string
 	switch c.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		return fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", c.Level)
+		errs = append(errs, fmt.Sprintf("--log-level: %q is not one of debug, info, warn, error", c.Level))
 	}
 	if c.Format != "text" && c.Format != "json" {
-		return fmt.Errorf("--log-format: %q is not text or json", c.Format)
+		errs = append(errs, fmt.Sprintf("--log-format: %q is not text or json", c.Format))
 	}
-	return nil
+	return problems(errs)
 }

@@ -159,16 +159,17 @@ func (s *Store) DeleteSession(ctx context.Context, hash string, e audit.Entry) e
 
 // DeleteUserSessions removes an account's other sessions.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64, keep string) (int64, error) {
-	tag, err := s.pool.Exec(ctx, "DELETE FROM sessions WHERE user_id = $1 AND hash <> $2", userID, keep)
-	if err != nil {
-		return 0, mapErr(err, "")
-	}
-	return tag.RowsAffected(), nil
+	return s.count(ctx, "DELETE FROM sessions WHERE user_id = $1 AND hash <> $2", userID, keep)
 }
 
 // DeleteExpiredSessions removes sessions that expired before now.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
-	tag, err := s.pool.Exec(ctx, "DELETE FROM sessions WHERE expires_at <= $1", ts(now))
+	return s.count(ctx, "DELETE FROM sessions WHERE expires_at <= $1", ts(now))
+}
+
+// count runs a statement outside a transaction and returns the rows it touched.
+func (s *Store) count(ctx context.Context, sql string, args ...any) (int64, error) {
+	tag, err := s.pool.Exec(ctx, sql, args...)
 	if err != nil {
 		return 0, mapErr(err, "")
 	}

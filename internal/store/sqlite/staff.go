@@ -156,16 +156,17 @@ func (s *Store) DeleteSession(ctx context.Context, hash string, e audit.Entry) e
 
 // DeleteUserSessions removes an account's other sessions.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64, keep string) (int64, error) {
-	res, err := s.write.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ? AND hash <> ?", userID, keep)
-	if err != nil {
-		return 0, mapErr(err, "")
-	}
-	return res.RowsAffected()
+	return s.count(ctx, "DELETE FROM sessions WHERE user_id = ? AND hash <> ?", userID, keep)
 }
 
 // DeleteExpiredSessions removes sessions that expired before now.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.write.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ?", ts(now))
+	return s.count(ctx, "DELETE FROM sessions WHERE expires_at <= ?", ts(now))
+}
+
+// count runs a write outside a transaction and returns the rows it touched.
+func (s *Store) count(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := s.write.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, mapErr(err, "")
 	}
