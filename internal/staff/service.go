@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/patchday/patchday"
@@ -291,6 +292,7 @@ func (s *Service) ChangePassword(ctx context.Context, u User, current, next, fro
 // CreateToken makes an API token for an account and returns its secret,
 // which is shown once and never stored.
 func (s *Service) CreateToken(ctx context.Context, by audit.Actor, email, name string) (string, Token, error) {
+	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 100 {
 		return "", Token{}, &patchday.Error{Kind: patchday.ErrInvalid, Message: "the token was not created",
 			Fields: map[string]string{"name": "a name of 1 to 100 characters is required, e.g. the tool that uses it"}}

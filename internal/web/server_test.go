@@ -24,7 +24,7 @@ import (
 // harness is a real Server on a real SQLite file and staff service, with
 // a clock the test moves and a log it can read.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *Server
 	db    *sqlite.Store
 	staff *staff.Service
@@ -35,7 +35,7 @@ type harness struct {
 // sessionTTL is short so a test can step past it.
 const sessionTTL = time.Hour
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "patchday.db"))
 	if err != nil {
