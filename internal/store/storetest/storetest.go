@@ -14,6 +14,7 @@ import (
 
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
 	"github.com/patchday/patchday/internal/store"
 )
@@ -39,6 +40,7 @@ func Run(t *testing.T, h Harness) {
 		{"Tokens", testTokens},
 		{"SignInFailures", testSignInFailures},
 		{"Audit", testAudit},
+		{"Products", testProducts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -352,5 +354,70 @@ func CheckSeed(t *testing.T, s store.Store) {
 	want := []string{"user.create user:seed@example.com", "token.create seed"}
 	if diff := cmp.Diff(want, auditActions(t, s)); diff != "" {
 		t.Errorf("seeded audit (-want +got):\n%s", diff)
+	}
+}
+
+func testProducts(t *testing.T, s store.Store, _ Harness) {
+	ctx := context.Background()
+	gw := product.Product{Name: "Gateway", Vendor: "Example Corp", Scheme: product.SchemeDebian}
+	ag := product.Product{Name: "Agent", Vendor: "Example Corp", Scheme: product.SchemeSemver}
+	for _, p := range []*product.Product{&gw, &ag} {
+		if err := s.CreateProduct(ctx, p, entry("product.create", p.Name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if gw.ID == 0 || !gw.CreatedAt.Equal(t0) {
+		t.Errorf("CreateProduct set ID %d, CreatedAt %v", gw.ID, gw.CreatedAt)
+	}
+	dup := product.Product{Name: "Gateway", Vendor: "Other", Scheme: product.SchemeOpaque}
+	wantKind(t, "duplicate product", s.CreateProduct(ctx, &dup, entry("product.create", "Gateway")), patchday.ErrConflict)
+
+	got, err := s.ProductByName(ctx, "Gateway")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(gw, got); diff != "" {
+		t.Errorf("ProductByName (-want +got):\n%s", diff)
+	}
+	_, err = s.ProductByName(ctx, "gateway")
+	wantKind(t, "ProductByName is exact", err, patchday.ErrNotFound)
+	list, err := s.ListProducts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]product.Product{ag, gw}, list); diff != "" {
+		t.Errorf("ListProducts by name (-want +got):\n%s", diff)
+	}
+
+	var added []product.Version
+	for _, ver := range []string{"7.88.1-10+deb12u15", "7.88.1-10+deb12u5"} {
+		v := product.Version{ProductID: gw.ID, Version: ver}
+		if err := s.AddVersion(ctx, &v, entry("product.version", ver)); err != nil {
+			t.Fatal(err)
+		}
+		added = append(added, v)
+	}
+	if added[0].Seq >= added[1].Seq {
+		t.Errorf("Seq does not follow the order added: %d then %d", added[0].Seq, added[1].Seq)
+	}
+	again := product.Version{ProductID: gw.ID, Version: "7.88.1-10+deb12u5"}
+	wantKind(t, "duplicate version", s.AddVersion(ctx, &again, entry("product.version", "x")), patchday.ErrConflict)
+	same := product.Version{ProductID: ag.ID, Version: "7.88.1-10+deb12u5"} // another product may share it
+	if err := s.AddVersion(ctx, &same, entry("product.version", "x")); err != nil {
+		t.Errorf("the same version string on another product: %v", err)
+	}
+	orphan := product.Version{ProductID: 9999, Version: "1.0.0"}
+	wantKind(t, "version of a missing product", s.AddVersion(ctx, &orphan, entry("product.version", "x")), patchday.ErrNotFound)
+
+	vs, err := s.ListVersions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	product.Sort(product.SchemeOpaque, vs) // by Seq
+	if diff := cmp.Diff(append(added, same), vs); diff != "" {
+		t.Errorf("ListVersions (-want +got):\n%s", diff)
+	}
+	if n := len(auditActions(t, s)); n != 5 {
+		t.Errorf("%d audit entries, want 5 (2 products, 3 versions; refusals leave none)", n)
 	}
 }
