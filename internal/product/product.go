@@ -2,6 +2,7 @@ package product
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -117,8 +118,10 @@ func (s *Service) Add(ctx context.Context, by audit.Actor, name, vendor, scheme 
 // AddVersion records a released version of a product.
 func (s *Service) AddVersion(ctx context.Context, by audit.Actor, name, version string) (Version, error) {
 	pr, err := s.store.ProductByName(ctx, strings.TrimSpace(name))
-	if err != nil {
-		return Version{}, fmt.Errorf("add version: product %q: %w", name, err)
+	if errors.Is(err, patchday.ErrNotFound) {
+		return Version{}, patchday.Errorf(patchday.ErrNotFound, "there is no product named %q; add it first", name)
+	} else if err != nil {
+		return Version{}, fmt.Errorf("add version of %s: %w", name, err)
 	}
 	version = strings.TrimSpace(version)
 	if err := pr.Scheme.CheckVersion(version); err != nil {
