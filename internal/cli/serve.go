@@ -17,6 +17,7 @@ import (
 
 	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/config"
+	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
 	"github.com/patchday/patchday/internal/store"
 	"github.com/patchday/patchday/internal/version"
@@ -83,7 +84,7 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h, err := web.NewServer(web.Deps{
-		Log: log, Staff: svc, Audit: st, DB: st, Engine: st.Engine(), Version: version.String(),
+		Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, DB: st, Engine: st.Engine(), Version: version.String(),
 		Registry: reg, Gatherer: reg, SessionTTL: c.SessionTTL,
 	})
 	if err != nil {

@@ -9,6 +9,9 @@ import (
 	"github.com/patchday/patchday/internal/staff"
 )
 
+// staffRoleProducts may add products and versions.
+const staffRoleProducts = staff.RoleReleaseManager
+
 // apiRoute is one JSON API endpoint, guarded by a token with role.
 type apiRoute struct {
 	pattern string
@@ -21,6 +24,9 @@ func (s *Server) apiRoutes() []apiRoute {
 	return []apiRoute{
 		{"GET /api/v1/me", "", s.apiMe},
 		{"GET /api/v1/audit", staff.RoleAdmin, s.apiAudit},
+		{"GET /api/v1/products", "", s.apiProducts},
+		{"POST /api/v1/products", staffRoleProducts, s.apiAddProduct},
+		{"POST /api/v1/products/{name}/versions", staffRoleProducts, s.apiAddVersion},
 	}
 }
 
@@ -42,6 +48,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /staff/{$}", s.staffPage("", s.dashboard))
 	mux.Handle("GET /staff/audit", s.staffPage(staff.RoleAdmin, s.auditPage))
 	mux.Handle("GET /staff/users", s.staffPage(staff.RoleAdmin, s.usersPage))
+	mux.Handle("GET /staff/products", s.staffPage("", s.productsPage))
+	mux.Handle("POST /staff/products", s.staffPage(staffRoleProducts, s.addProduct))
+	mux.Handle("POST /staff/products/versions", s.staffPage(staffRoleProducts, s.addVersion))
 
 	// JSON API.
 	for _, r := range s.apiRoutes() {

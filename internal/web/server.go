@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
 )
 
@@ -23,12 +24,13 @@ type Pinger interface {
 
 // Deps are what the server needs from the rest of patchday.
 type Deps struct {
-	Log     *slog.Logger
-	Staff   *staff.Service
-	Audit   audit.Store
-	DB      Pinger
-	Engine  string // shown to admins: "sqlite" or "postgres"
-	Version string
+	Log      *slog.Logger
+	Staff    *staff.Service
+	Products *product.Service
+	Audit    audit.Store
+	DB       Pinger
+	Engine   string // shown to admins: "sqlite" or "postgres"
+	Version  string
 	// Registry receives the HTTP metrics; Gatherer is served at /metrics.
 	Registry prometheus.Registerer
 	Gatherer prometheus.Gatherer

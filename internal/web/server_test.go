@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
 	"github.com/patchday/patchday/internal/store/sqlite"
 )
@@ -50,7 +51,7 @@ func newHarness(t testing.TB) *harness {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector()) // as internal/cli/serve.go does
 	srv, err := NewServer(Deps{
-		Log: log, Staff: svc, Audit: db, DB: db, Engine: db.Engine(), Version: "v0.0.0-test",
+		Log: log, Staff: svc, Products: product.NewService(db, clk.Now), Audit: db, DB: db, Engine: db.Engine(), Version: "v0.0.0-test",
 		Registry: reg, Gatherer: reg, SessionTTL: sessionTTL,
 	})
 	if err != nil {
