@@ -10,6 +10,7 @@ import (
 
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/secret"
 )
 
 // DefaultSessionTTL is how long a browser session lasts.
@@ -175,13 +176,13 @@ func (s *Service) SignIn(ctx context.Context, email, password, from string) (str
 			return "", User{}, err
 		}
 	}
-	secret, hash := NewSecret(SessionPrefix)
+	raw, hash := secret.New(SessionPrefix)
 	sess := Session{Hash: hash, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL), From: from}
 	e := audit.New(audit.Actor{Who: u.Email, From: from}, now, "session.create", "user:"+u.Email, "signed in")
 	if err := s.store.CreateSession(ctx, sess, e); err != nil {
 		return "", User{}, fmt.Errorf("sign in %s: %w", addr, err)
 	}
-	return secret, u, nil
+	return raw, u, nil
 }
 
 // throttle refuses an attempt on addr while the wait after its last failed
@@ -213,8 +214,8 @@ func (s *Service) failed(ctx context.Context, addr, from string, now time.Time, 
 var errSession = patchday.Errorf(patchday.ErrUnauthenticated, "your session has expired; please sign in again")
 
 // SessionUser returns the active account behind a session secret.
-func (s *Service) SessionUser(ctx context.Context, secret string) (User, error) {
-	hash, err := ParseSecret(SessionPrefix, secret)
+func (s *Service) SessionUser(ctx context.Context, raw string) (User, error) {
+	hash, err := secret.Parse(SessionPrefix, raw)
 	if err != nil {
 		return User{}, errSession
 	}
@@ -236,8 +237,8 @@ func (s *Service) activeUser(ctx context.Context, id int64, denied error) (User,
 }
 
 // SignOut ends a session. Signing out twice is not an error.
-func (s *Service) SignOut(ctx context.Context, u User, secret, from string) error {
-	hash, err := ParseSecret(SessionPrefix, secret)
+func (s *Service) SignOut(ctx context.Context, u User, raw, from string) error {
+	hash, err := secret.Parse(SessionPrefix, raw)
 	if err != nil {
 		return nil
 	}
@@ -283,7 +284,7 @@ func (s *Service) ChangePassword(ctx context.Context, u User, current, next, fro
 	if err := s.store.UpdateUser(ctx, u, e); err != nil {
 		return err
 	}
-	if _, err := s.store.DeleteUserSessions(ctx, u.ID, HashSecret(keepSession)); err != nil {
+	if _, err := s.store.DeleteUserSessions(ctx, u.ID, secret.Hash(keepSession)); err != nil {
 		return fmt.Errorf("password changed, but other sessions were not signed out: %w", err)
 	}
 	return nil
@@ -304,18 +305,18 @@ func (s *Service) CreateToken(ctx context.Context, by audit.Actor, email, name s
 	if u.Disabled {
 		return "", Token{}, patchday.Errorf(patchday.ErrConflict, "%s is disabled", u.Email)
 	}
-	secret, hash := NewSecret(TokenPrefix)
+	raw, hash := secret.New(TokenPrefix)
 	t := Token{Hash: hash, UserID: u.ID, Name: name}
 	e := audit.New(by, s.now(), "token.create", "user:"+u.Email, "token "+name)
 	if err := s.store.CreateToken(ctx, &t, e); err != nil {
 		return "", Token{}, fmt.Errorf("create token %q for %s: %w", name, u.Email, err)
 	}
-	return secret, t, nil
+	return raw, t, nil
 }
 
 // TokenUser returns the active account behind an API token.
-func (s *Service) TokenUser(ctx context.Context, secret string) (User, error) {
-	hash, err := ParseSecret(TokenPrefix, secret)
+func (s *Service) TokenUser(ctx context.Context, raw string) (User, error) {
+	hash, err := secret.Parse(TokenPrefix, raw)
 	if err != nil {
 		return User{}, err
 	}

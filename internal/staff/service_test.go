@@ -18,6 +18,7 @@ import (
 
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/secret"
 	"github.com/patchday/patchday/internal/staff"
 	"github.com/patchday/patchday/internal/store/sqlite"
 )
@@ -60,11 +61,11 @@ func (e *env) addUser(t *testing.T, email, roles, password string) staff.User {
 
 func (e *env) signIn(t *testing.T, email, password string) (string, staff.User) {
 	t.Helper()
-	secret, u, err := e.svc.SignIn(context.Background(), email, password, "192.0.2.1")
+	sec, u, err := e.svc.SignIn(context.Background(), email, password, "192.0.2.1")
 	if err != nil {
 		t.Fatalf("SignIn(%s): %v", email, err)
 	}
-	return secret, u
+	return sec, u
 }
 
 // audit returns the audit log oldest first, without IDs.
@@ -249,14 +250,14 @@ func TestSignIn(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	alice := e.addUser(t, "alice@example.com", "tester", password)
-	secret, u, err := e.svc.SignIn(ctx, "Alice@Example.com", password, "192.0.2.1")
+	sec, u, err := e.svc.SignIn(ctx, "Alice@Example.com", password, "192.0.2.1")
 	if err != nil {
 		t.Fatalf("SignIn: %v", err)
 	}
-	if !strings.HasPrefix(secret, staff.SessionPrefix) || u.ID != alice.ID {
-		t.Errorf("SignIn = %q, user %d; want a session secret and user %d", secret, u.ID, alice.ID)
+	if !strings.HasPrefix(sec, staff.SessionPrefix) || u.ID != alice.ID {
+		t.Errorf("SignIn = %q, user %d; want a session secret and user %d", sec, u.ID, alice.ID)
 	}
-	got, err := e.svc.SessionUser(ctx, secret)
+	got, err := e.svc.SessionUser(ctx, sec)
 	if err != nil {
 		t.Fatalf("SessionUser: %v", err)
 	}
@@ -265,7 +266,7 @@ func TestSignIn(t *testing.T) {
 	}
 	// Each sign-in is its own session.
 	other, _ := e.signIn(t, "alice@example.com", password)
-	if other == secret {
+	if other == sec {
 		t.Error("two sign-ins returned one session secret")
 	}
 }
@@ -287,10 +288,10 @@ func TestSignInRefusalsLookAlike(t *testing.T) {
 	}
 	var messages []string
 	for _, tt := range tests {
-		secret, u, err := e.svc.SignIn(ctx, tt.email, tt.password, "192.0.2.1")
+		sec, u, err := e.svc.SignIn(ctx, tt.email, tt.password, "192.0.2.1")
 		wantKind(t, tt.name, err, patchday.ErrUnauthenticated)
-		if secret != "" || u.ID != 0 {
-			t.Errorf("%s: SignIn returned %q, %+v with an error", tt.name, secret, u)
+		if sec != "" || u.ID != 0 {
+			t.Errorf("%s: SignIn returned %q, %+v with an error", tt.name, sec, u)
 		}
 		messages = append(messages, patchday.Message(err))
 	}
@@ -376,13 +377,13 @@ func TestSessionExpires(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.addUser(t, "alice@example.com", "tester", password)
-	secret, _ := e.signIn(t, "alice@example.com", password)
+	sec, _ := e.signIn(t, "alice@example.com", password)
 	e.advance(ttl - time.Microsecond)
-	if _, err := e.svc.SessionUser(ctx, secret); err != nil {
+	if _, err := e.svc.SessionUser(ctx, sec); err != nil {
 		t.Fatalf("SessionUser just before the TTL: %v", err)
 	}
 	e.advance(time.Microsecond)
-	_, err := e.svc.SessionUser(ctx, secret)
+	_, err := e.svc.SessionUser(ctx, sec)
 	wantKind(t, "SessionUser at the TTL", err, patchday.ErrUnauthenticated)
 	if err != nil && !strings.Contains(err.Error(), "session has expired") {
 		t.Errorf("SessionUser at the TTL = %q, want it to say the session expired", err)
@@ -396,12 +397,12 @@ func TestSessionUserRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unknown, _ := staff.NewSecret(staff.SessionPrefix)
-	for _, secret := range []string{"", "pds_", "garbage", unknown, token} {
-		u, err := e.svc.SessionUser(context.Background(), secret)
-		wantKind(t, "SessionUser("+secret+")", err, patchday.ErrUnauthenticated)
+	unknown, _ := secret.New(staff.SessionPrefix)
+	for _, sec := range []string{"", "pds_", "garbage", unknown, token} {
+		u, err := e.svc.SessionUser(context.Background(), sec)
+		wantKind(t, "SessionUser("+sec+")", err, patchday.ErrUnauthenticated)
 		if u.ID != 0 {
-			t.Errorf("SessionUser(%q) returned user %d with an error", secret, u.ID)
+			t.Errorf("SessionUser(%q) returned user %d with an error", sec, u.ID)
 		}
 	}
 }
@@ -410,18 +411,18 @@ func TestSignOut(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.addUser(t, "alice@example.com", "tester", password)
-	secret, u := e.signIn(t, "alice@example.com", password)
+	sec, u := e.signIn(t, "alice@example.com", password)
 	kept, _ := e.signIn(t, "alice@example.com", password)
-	if err := e.svc.SignOut(ctx, u, secret, "192.0.2.1"); err != nil {
+	if err := e.svc.SignOut(ctx, u, sec, "192.0.2.1"); err != nil {
 		t.Fatalf("SignOut: %v", err)
 	}
-	_, err := e.svc.SessionUser(ctx, secret)
+	_, err := e.svc.SessionUser(ctx, sec)
 	wantKind(t, "SessionUser after SignOut", err, patchday.ErrUnauthenticated)
 	if _, err := e.svc.SessionUser(ctx, kept); err != nil {
 		t.Errorf("signing out one session ended another: %v", err)
 	}
 	// Signing out twice, or with garbage, is not an error and not audited.
-	if err := e.svc.SignOut(ctx, u, secret, "192.0.2.1"); err != nil {
+	if err := e.svc.SignOut(ctx, u, sec, "192.0.2.1"); err != nil {
 		t.Errorf("second SignOut: %v", err)
 	}
 	if err := e.svc.SignOut(ctx, u, "garbage", "192.0.2.1"); err != nil {
@@ -484,7 +485,7 @@ func TestChangePassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, u := e.signIn(t, "alice@example.com", onetime)
+	sec, u := e.signIn(t, "alice@example.com", onetime)
 	tests := []struct {
 		name, current, next string
 		want                map[string]string // field → substring of its problem
@@ -495,7 +496,7 @@ func TestChangePassword(t *testing.T) {
 		{"wrong and short", "nope", "short", map[string]string{"current": "wrong", "password": "at least 12"}},
 	}
 	for _, tt := range tests {
-		err := e.svc.ChangePassword(ctx, u, tt.current, tt.next, "192.0.2.1", secret)
+		err := e.svc.ChangePassword(ctx, u, tt.current, tt.next, "192.0.2.1", sec)
 		wantKind(t, tt.name, err, patchday.ErrInvalid)
 		got := patchday.FieldErrors(err)
 		if diff := cmp.Diff(keys(tt.want), keys(got)); diff != "" {
@@ -509,10 +510,10 @@ func TestChangePassword(t *testing.T) {
 	}
 	e.advance(time.Minute)
 	elsewhere, _ := e.signIn(t, "alice@example.com", onetime) // say, a stolen laptop
-	if err := e.svc.ChangePassword(ctx, u, onetime, password, "192.0.2.1", secret); err != nil {
+	if err := e.svc.ChangePassword(ctx, u, onetime, password, "192.0.2.1", sec); err != nil {
 		t.Fatalf("ChangePassword: %v", err)
 	}
-	got, err := e.svc.SessionUser(ctx, secret)
+	got, err := e.svc.SessionUser(ctx, sec)
 	if err != nil {
 		t.Fatalf("SessionUser after ChangePassword: %v", err)
 	}
@@ -542,15 +543,15 @@ func TestTokens(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	alice := e.addUser(t, "alice@example.com", "tester", password)
-	secret, tok, err := e.svc.CreateToken(ctx, admin, "ALICE@example.com", "ci")
+	sec, tok, err := e.svc.CreateToken(ctx, admin, "ALICE@example.com", "ci")
 	if err != nil {
 		t.Fatalf("CreateToken: %v", err)
 	}
-	wantTok := staff.Token{ID: tok.ID, Hash: staff.HashSecret(secret), UserID: alice.ID, Name: "ci", CreatedAt: e.now}
-	if diff := cmp.Diff(wantTok, tok); diff != "" || tok.ID == 0 || !strings.HasPrefix(secret, staff.TokenPrefix) {
-		t.Errorf("CreateToken = %q, %+v; mismatch (-want +got):\n%s", secret, tok, diff)
+	wantTok := staff.Token{ID: tok.ID, Hash: secret.Hash(sec), UserID: alice.ID, Name: "ci", CreatedAt: e.now}
+	if diff := cmp.Diff(wantTok, tok); diff != "" || tok.ID == 0 || !strings.HasPrefix(sec, staff.TokenPrefix) {
+		t.Errorf("CreateToken = %q, %+v; mismatch (-want +got):\n%s", sec, tok, diff)
 	}
-	got, err := e.svc.TokenUser(ctx, secret)
+	got, err := e.svc.TokenUser(ctx, sec)
 	if err != nil {
 		t.Fatalf("TokenUser: %v", err)
 	}
@@ -559,19 +560,19 @@ func TestTokens(t *testing.T) {
 	}
 	// Tokens do not expire with sessions.
 	e.advance(100 * ttl)
-	if _, err := e.svc.TokenUser(ctx, secret); err != nil {
+	if _, err := e.svc.TokenUser(ctx, sec); err != nil {
 		t.Errorf("TokenUser later: %v", err)
 	}
 
 	session, _ := e.signIn(t, "alice@example.com", password)
-	unknown, _ := staff.NewSecret(staff.TokenPrefix)
-	for _, tt := range []struct{ name, secret, wantErr string }{
+	unknown, _ := secret.New(staff.TokenPrefix)
+	for _, tt := range []struct{ name, sec, wantErr string }{
 		{"malformed", "garbage", `starting with "pdt_"`},
 		{"session secret", session, `starting with "pdt_"`},
-		{"truncated", secret[:len(secret)-2], "pdt_ token has 43 base64url characters"},
+		{"truncated", sec[:len(sec)-2], "pdt_ token has 43 base64url characters"},
 		{"unknown", unknown, "unknown or revoked API token"},
 	} {
-		u, err := e.svc.TokenUser(ctx, tt.secret)
+		u, err := e.svc.TokenUser(ctx, tt.sec)
 		wantKind(t, tt.name, err, patchday.ErrUnauthenticated)
 		if err != nil && !strings.Contains(patchday.Message(err), tt.wantErr) {
 			t.Errorf("%s: TokenUser message %q, want it to contain %q", tt.name, patchday.Message(err), tt.wantErr)
@@ -614,17 +615,17 @@ func TestChangePasswordThrottled(t *testing.T) {
 	if _, _, err := e.svc.AddUser(ctx, admin, "alice@example.com", "tester", password); err != nil {
 		t.Fatal(err)
 	}
-	secret, u := e.signIn(t, "alice@example.com", password)
+	sec, u := e.signIn(t, "alice@example.com", password)
 	for i := range 3 {
-		err := e.svc.ChangePassword(ctx, u, fmt.Sprintf("guess %d", i), "a brand new password", "192.0.2.9", secret)
+		err := e.svc.ChangePassword(ctx, u, fmt.Sprintf("guess %d", i), "a brand new password", "192.0.2.9", sec)
 		wantKind(t, "wrong current password", err, patchday.ErrInvalid)
 	}
-	err := e.svc.ChangePassword(ctx, u, password, "a brand new password", "192.0.2.9", secret)
+	err := e.svc.ChangePassword(ctx, u, password, "a brand new password", "192.0.2.9", sec)
 	wantKind(t, "change while throttled", err, patchday.ErrTooManyRequests)
 	_, _, err = e.svc.SignIn(ctx, "alice@example.com", password, "192.0.2.1")
 	wantKind(t, "sign-in while throttled", err, patchday.ErrTooManyRequests)
 	e.advance(staff.SignInWait(3))
-	if err := e.svc.ChangePassword(ctx, u, password, "a brand new password", "192.0.2.9", secret); err != nil {
+	if err := e.svc.ChangePassword(ctx, u, password, "a brand new password", "192.0.2.9", sec); err != nil {
 		t.Errorf("change after the wait: %v", err)
 	}
 }

@@ -40,3 +40,10 @@ func NormalizeEmail(s string) (string, error) {
 	}
 	return lower, nil
 }
+
+// Prefixes tell staff secrets apart at a glance, in logs and in secret
+// scanners.
+const (
+	TokenPrefix   = "pdt_" // API tokens
+	SessionPrefix = "pds_" // browser sessions
+)

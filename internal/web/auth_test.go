@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/patchday/patchday/internal/secret"
 	"github.com/patchday/patchday/internal/staff"
 )
 
@@ -277,7 +278,7 @@ func TestBadSession(t *testing.T) {
 	}{
 		{"forged", func(*harness) string { return "pds_forged" }},
 		{"not a session secret", func(*harness) string { return "hello" }},
-		{"unknown", func(*harness) string { s, _ := staff.NewSecret(staff.SessionPrefix); return s }},
+		{"unknown", func(*harness) string { s, _ := secret.New(staff.SessionPrefix); return s }},
 		{"an API token", func(h *harness) string { return h.token(adminEmail) }},
 		{"expired", func(h *harness) string {
 			s := h.signIn(adminEmail, adminPass)
@@ -428,7 +429,7 @@ func TestAPIAuth(t *testing.T) {
 	h.addUser(adminEmail, "admin", adminPass)
 	h.addUser("triager@example.com", "triager,tester", "another long password")
 	admin, triager := h.token(adminEmail), h.token("triager@example.com")
-	unknown, _ := staff.NewSecret(staff.TokenPrefix)
+	unknown, _ := secret.New(staff.TokenPrefix)
 	sessionSecret := h.signIn(adminEmail, adminPass)
 
 	tests := []struct {

@@ -1,4 +1,4 @@
-package staff_test
+package secret_test
 
 import (
 	"crypto/sha256"
@@ -9,49 +9,50 @@ import (
 	"testing"
 
 	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/secret"
 	"github.com/patchday/patchday/internal/staff"
 )
 
-func TestNewSecret(t *testing.T) {
+func TestNew(t *testing.T) {
 	seen := map[string]bool{}
 	for _, prefix := range []string{staff.TokenPrefix, staff.SessionPrefix} {
 		for range 100 {
-			secret, hash := staff.NewSecret(prefix)
-			rest, ok := strings.CutPrefix(secret, prefix)
+			sec, hash := secret.New(prefix)
+			rest, ok := strings.CutPrefix(sec, prefix)
 			if !ok || len(rest) != 43 {
-				t.Fatalf("NewSecret(%q) = %q, want the prefix and 43 base64url characters", prefix, secret)
+				t.Fatalf("New(%q) = %q, want the prefix and 43 base64url characters", prefix, sec)
 			}
 			if b, err := base64.RawURLEncoding.DecodeString(rest); err != nil || len(b) != 32 {
-				t.Fatalf("NewSecret(%q) = %q: %d bytes, %v; want 32 random bytes", prefix, secret, len(b), err)
+				t.Fatalf("New(%q) = %q: %d bytes, %v; want 32 random bytes", prefix, sec, len(b), err)
 			}
-			if seen[secret] {
-				t.Fatalf("NewSecret(%q) returned %q twice", prefix, secret)
+			if seen[sec] {
+				t.Fatalf("New(%q) returned %q twice", prefix, sec)
 			}
-			seen[secret] = true
-			if hash != staff.HashSecret(secret) {
-				t.Fatalf("NewSecret hash %q != HashSecret(secret) %q", hash, staff.HashSecret(secret))
+			seen[sec] = true
+			if hash != secret.Hash(sec) {
+				t.Fatalf("New hash %q != Hash(sec) %q", hash, secret.Hash(sec))
 			}
-			got, err := staff.ParseSecret(prefix, secret)
+			got, err := secret.Parse(prefix, sec)
 			if err != nil || got != hash {
-				t.Fatalf("ParseSecret(%q, NewSecret) = %q, %v; want %q", prefix, got, err, hash)
+				t.Fatalf("Parse(%q, NewSecret) = %q, %v; want %q", prefix, got, err, hash)
 			}
 		}
 	}
 }
 
-func TestHashSecret(t *testing.T) {
+func TestHash(t *testing.T) {
 	sum := sha256.Sum256([]byte("pdt_example"))
-	if got, want := staff.HashSecret("pdt_example"), hex.EncodeToString(sum[:]); got != want {
+	if got, want := secret.Hash("pdt_example"), hex.EncodeToString(sum[:]); got != want {
 		t.Errorf("HashSecret = %q, want hex SHA-256 %q", got, want)
 	}
-	if staff.HashSecret("pdt_a") == staff.HashSecret("pdt_b") {
+	if secret.Hash("pdt_a") == secret.Hash("pdt_b") {
 		t.Error("HashSecret gives two secrets one hash")
 	}
 }
 
-func TestParseSecretRejects(t *testing.T) {
-	token, _ := staff.NewSecret(staff.TokenPrefix)
-	session, _ := staff.NewSecret(staff.SessionPrefix)
+func TestParseRejects(t *testing.T) {
+	token, _ := secret.New(staff.TokenPrefix)
+	session, _ := secret.New(staff.SessionPrefix)
 	rest := strings.TrimPrefix(token, staff.TokenPrefix)
 	tests := []struct {
 		name    string
@@ -75,9 +76,9 @@ func TestParseSecretRejects(t *testing.T) {
 		{"space", staff.TokenPrefix, token + " ", "43 base64url characters"},
 	}
 	for _, tt := range tests {
-		hash, err := staff.ParseSecret(tt.prefix, tt.in)
+		hash, err := secret.Parse(tt.prefix, tt.in)
 		if !errors.Is(err, patchday.ErrUnauthenticated) || !strings.Contains(err.Error(), tt.wantErr) {
-			t.Errorf("%s: ParseSecret(%q, %q) = %q, %v; want ErrUnauthenticated containing %q", tt.name, tt.prefix, tt.in, hash, err, tt.wantErr)
+			t.Errorf("%s: Parse(%q, %q) = %q, %v; want ErrUnauthenticated containing %q", tt.name, tt.prefix, tt.in, hash, err, tt.wantErr)
 		}
 		if hash != "" {
 			t.Errorf("%s: ParseSecret returned hash %q with an error", tt.name, hash)
@@ -85,22 +86,22 @@ func TestParseSecretRejects(t *testing.T) {
 	}
 }
 
-func FuzzParseSecret(f *testing.F) {
-	token, _ := staff.NewSecret(staff.TokenPrefix)
-	session, _ := staff.NewSecret(staff.SessionPrefix)
+func FuzzParse(f *testing.F) {
+	token, _ := secret.New(staff.TokenPrefix)
+	session, _ := secret.New(staff.SessionPrefix)
 	for _, s := range []string{token, session, "", "pdt_", "pdt_" + strings.Repeat("A", 43), "pdt_" + strings.Repeat("_", 43),
 		token + "=", token[:len(token)-1], "pdt_" + strings.Repeat("A", 42) + "\nA"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, prefix := range []string{staff.TokenPrefix, staff.SessionPrefix} {
-			hash, err := staff.ParseSecret(prefix, s)
+			hash, err := secret.Parse(prefix, s)
 			if err != nil {
 				if !errors.Is(err, patchday.ErrUnauthenticated) || hash != "" {
-					t.Fatalf("ParseSecret(%q, %q) = %q, %v; want \"\", ErrUnauthenticated", prefix, s, hash, err)
+					t.Fatalf("Parse(%q, %q) = %q, %v; want \"\", ErrUnauthenticated", prefix, s, hash, err)
 				}
 				if strings.Contains(err.Error(), s[min(len(s), len(prefix)):]) && len(s) > len(prefix)+8 {
-					t.Fatalf("ParseSecret(%q, %q) error %q repeats the secret", prefix, s, err)
+					t.Fatalf("Parse(%q, %q) error %q repeats the secret", prefix, s, err)
 				}
 				continue
 			}
@@ -109,14 +110,14 @@ func FuzzParseSecret(f *testing.F) {
 			// or cookie), and the hash is the stored form of s.
 			rest, ok := strings.CutPrefix(s, prefix)
 			if !ok {
-				t.Fatalf("ParseSecret(%q, %q) accepted a secret without the prefix", prefix, s)
+				t.Fatalf("Parse(%q, %q) accepted a secret without the prefix", prefix, s)
 			}
 			b, derr := base64.RawURLEncoding.DecodeString(rest)
 			if derr != nil || len(b) != 32 || len(strings.NewReplacer("\r", "", "\n", "").Replace(rest)) != 43 {
-				t.Fatalf("ParseSecret(%q, %q) accepted %d bytes, %v", prefix, s, len(b), derr)
+				t.Fatalf("Parse(%q, %q) accepted %d bytes, %v", prefix, s, len(b), derr)
 			}
-			if hash != staff.HashSecret(s) {
-				t.Fatalf("ParseSecret(%q, %q) = %q, want HashSecret %q", prefix, s, hash, staff.HashSecret(s))
+			if hash != secret.Hash(s) {
+				t.Fatalf("Parse(%q, %q) = %q, want HashSecret %q", prefix, s, hash, secret.Hash(s))
 			}
 		}
 	})
