@@ -41,6 +41,7 @@ func Run(t *testing.T, h Harness) {
 		{"SignInFailures", testSignInFailures},
 		{"Audit", testAudit},
 		{"Products", testProducts},
+		{"Cases", testCases},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,116 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/intake"
+	"github.com/patchday/patchday/internal/product"
+	"github.com/patchday/patchday/internal/store"
+)
+
+func sampleReport(at time.Time, from string) intake.Report {
+	return intake.Report{
+		Title: "Heap overflow in the TLS handshake", Product: "Gateway", Version: "7.88.1-10+deb12u5",
+		Description: "A long description.\nWith lines — and ünïcode.", Impact: "Remote code execution",
+		Steps: "1. connect\n2. send", Configuration: "default", CVSSVector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+		CVSSVersion: "3.1", CVSSScore: 9.8, CVSSRating: "Critical", CWE: 122, HowFound: "fuzzing",
+		Public: false, Exploited: true, DisclosureDate: time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC),
+		Email: "Researcher@Example.org", Credit: intake.Credit{Name: "Ada", Handle: "@ada"},
+		Attachments: []intake.Attachment{
+			{Name: "poc.py", ContentType: "text/x-python", SHA256: "aa" + fmt.Sprint(64), Size: 1234},
+			{Name: "crash.pcap", ContentType: "application/octet-stream", SHA256: "bb", Size: 99},
+		},
+		Source: intake.SourceWeb, From: from, ReceivedAt: at,
+	}
+}
+
+func testCases(t *testing.T, s store.Store, _ Harness) {
+	ctx := context.Background()
+	gw := product.Product{Name: "Gateway", Vendor: "Example", Scheme: product.SchemeDebian}
+	if err := s.CreateProduct(ctx, &gw, entry("product.create", "Gateway")); err != nil {
+		t.Fatal(err)
+	}
+	r := sampleReport(t0, "192.0.2.7")
+	r.ProductID = gw.ID
+	c := intake.Case{Year: 2026, Title: r.Title, State: intake.StateReceived, ProductID: gw.ID, CreatedAt: t0}
+	if err := s.CreateCase(ctx, &c, r, "link-1", entry("case.create", "case")); err != nil {
+		t.Fatal(err)
+	}
+	if c.Ref != "PD-2026-0001" || c.Number != 1 || c.ID == 0 {
+		t.Errorf("first case: %+v, want PD-2026-0001", c)
+	}
+	got, err := s.CaseByLink(ctx, "link-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(c, got); diff != "" {
+		t.Errorf("CaseByLink (-want +got):\n%s", diff)
+	}
+	_, err = s.CaseByLink(ctx, "nope")
+	wantKind(t, "CaseByLink(unknown)", err, patchday.ErrNotFound)
+	rs, err := s.CaseReports(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]intake.Report{r}, rs); diff != "" {
+		t.Errorf("CaseReports (-want +got):\n%s", diff)
+	}
+	if acts := auditActions(t, s); acts[len(acts)-1] != "case.create case:PD-2026-0001" {
+		t.Errorf("last audit entry %q, want the case's ref as subject", acts[len(acts)-1])
+	}
+
+	// Numbers per year, never reused, unique under concurrency; a case
+	// without a known product and without attachments.
+	const racers = 8
+	var wg sync.WaitGroup
+	refs := make([]string, racers)
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := sampleReport(t0.Add(time.Duration(i)*time.Second), "198.51.100.1")
+			r.Attachments = nil
+			c := intake.Case{Year: 2026, Title: "race", State: intake.StateReceived, CreatedAt: t0}
+			if err := s.CreateCase(ctx, &c, r, fmt.Sprintf("race-%d", i), entry("case.create", "case")); err != nil {
+				t.Errorf("racer %d: %v", i, err)
+			}
+			refs[i] = c.Ref
+		}()
+	}
+	wg.Wait()
+	sort.Strings(refs)
+	for i, ref := range refs {
+		if want := intake.FormatRef(2026, i+2); ref != want {
+			t.Errorf("concurrent refs %v: want PD-2026-0002 … PD-2026-0009", refs)
+			break
+		}
+	}
+	next := intake.Case{Year: 2027, Title: "new year", State: intake.StateReceived, CreatedAt: t0}
+	if err := s.CreateCase(ctx, &next, sampleReport(t0, "x"), "link-2027", entry("case.create", "case")); err != nil || next.Ref != "PD-2027-0001" {
+		t.Errorf("first case of 2027: %q, %v", next.Ref, err)
+	}
+	dup := intake.Case{Year: 2026, Title: "dup link", State: intake.StateReceived, CreatedAt: t0}
+	if err := s.CreateCase(ctx, &dup, sampleReport(t0, "x"), "link-1", entry("case.create", "case")); err == nil {
+		t.Errorf("a reused link hash was accepted")
+	}
+	after := intake.Case{Year: 2026, Title: "after a failure", State: intake.StateReceived, CreatedAt: t0}
+	if err := s.CreateCase(ctx, &after, sampleReport(t0, "x"), "link-after", entry("case.create", "case")); err != nil {
+		t.Fatal(err)
+	}
+	if after.Number != 10 {
+		t.Errorf("after a rolled-back case the next number is %d, want 10 (a failed case takes no number)", after.Number)
+	}
+
+	times, err := s.ReportTimesFrom(ctx, "198.51.100.1", t0.Add(3500*time.Millisecond))
+	if err != nil || len(times) != 4 {
+		t.Errorf("ReportTimesFrom = %d times, %v; want the 4 after the cut-off", len(times), err)
+	}
+}
