@@ -17,6 +17,7 @@ import (
 
 	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/config"
+	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
 	"github.com/patchday/patchday/internal/store"
@@ -57,7 +58,8 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 		return err
 	}
 	defer st.Close()
-	if _, err := blob.Open(filepath.Join(c.Data, "blobs")); err != nil {
+	blobs, err := blob.Open(filepath.Join(c.Data, "blobs"))
+	if err != nil {
 		return err
 	}
 	svc := staff.NewService(st, staff.NewHasher(staff.DefaultParams, runtime.GOMAXPROCS(0)), nil, c.SessionTTL, log)
@@ -84,7 +86,10 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h, err := web.NewServer(web.Deps{
-		Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, DB: st, Engine: st.Engine(), Version: version.String(),
+		Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
+		Intake: intake.NewService(st, intake.DefaultChecks,
+			intake.Limits{MaxAttachments: c.MaxAttachments, MaxTotalBytes: c.MaxAttachmentBytes},
+			intake.RateLimit{Reports: c.ReportsPerHour, Per: time.Hour}, nil), DB: st, Engine: st.Engine(), Version: version.String(),
 		Registry: reg, Gatherer: reg, SessionTTL: c.SessionTTL,
 	})
 	if err != nil {

@@ -130,6 +130,11 @@ type Serve struct {
 	AdminEmail      string
 	SessionTTL      time.Duration
 	ShutdownTimeout time.Duration
+	// Intake limits: files per report, their total size, reports per
+	// address per hour.
+	MaxAttachments     int
+	MaxAttachmentBytes int64
+	ReportsPerHour     int
 }
 
 // Flags registers the serve flags.
@@ -139,6 +144,9 @@ func (c *Serve) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.AdminEmail, "admin-email", "admin@localhost", "e-mail of the admin account created on first start, when there is no account")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", staff.DefaultSessionTTL, "how long a staff sign-in lasts")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
+	fs.IntVar(&c.MaxAttachments, "max-attachments", 10, "files a researcher may attach to one report")
+	fs.Int64Var(&c.MaxAttachmentBytes, "max-attachment-bytes", 50<<20, "total size of the files attached to one report, in bytes")
+	fs.IntVar(&c.ReportsPerHour, "reports-per-hour", 10, "reports one address may send per hour (0: no limit)")
 }
 
 // Validate checks every serve setting and reports all problems at once.
@@ -158,6 +166,15 @@ func (c Serve) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, "--shutdown-timeout: must be positive")
+	}
+	if c.MaxAttachments < 0 || c.MaxAttachments > 1000 {
+		errs = append(errs, "--max-attachments: must be from 0 to 1000")
+	}
+	if c.MaxAttachmentBytes < 0 || c.MaxAttachmentBytes > 1<<40 {
+		errs = append(errs, "--max-attachment-bytes: must be from 0 to 1 TiB")
+	}
+	if c.ReportsPerHour < 0 {
+		errs = append(errs, "--reports-per-hour: must not be negative")
 	}
 	return problems(errs)
 }

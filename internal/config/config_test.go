@@ -35,6 +35,7 @@ var defaults = config.Serve{
 	AdminEmail:      "admin@localhost",
 	SessionTTL:      12 * time.Hour,
 	ShutdownTimeout: 30 * time.Second,
+	MaxAttachments:  10, MaxAttachmentBytes: 50 << 20, ReportsPerHour: 10,
 }
 
 // parseServe parses args into a Serve config, then applies env.

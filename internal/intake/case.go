@@ -8,6 +8,7 @@ import (
 
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/secret"
 )
 
@@ -45,6 +46,8 @@ type Store interface {
 	CaseByLink(ctx context.Context, linkHash string) (Case, error)
 	// CaseReports returns a case's reports, oldest first.
 	CaseReports(ctx context.Context, caseID int64) ([]Report, error)
+	// ProductByName finds the known product a report names.
+	ProductByName(ctx context.Context, name string) (product.Product, error)
 	// ReportTimesFrom returns when reports from this address arrived since.
 	ReportTimesFrom(ctx context.Context, from string, since time.Time) ([]time.Time, error)
 }
@@ -98,6 +101,12 @@ func (s *Service) Submit(ctx context.Context, sub Submission, src Source, from s
 		return Receipt{}, err
 	}
 	r.Source, r.From, r.ReceivedAt = src, from, now
+	switch p, err := s.store.ProductByName(ctx, r.Product); {
+	case err == nil:
+		r.ProductID = p.ID
+	case !errors.Is(err, patchday.ErrNotFound): // not found: "other"
+		return Receipt{}, err
+	}
 	link, hash := secret.New(LinkPrefix)
 	c := Case{Year: now.Year(), Title: r.Title, State: StateReceived, ProductID: r.ProductID, CreatedAt: now}
 	e := audit.New(audit.Actor{Who: "reporter", From: from}, now, "case.create", "case", "report received by "+string(src))

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/intake"
+	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/store/sqlite"
 )
 
@@ -21,9 +23,11 @@ func newService(t *testing.T, clock *time.Time, rate intake.RateLimit) *intake.S
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	c := checks
-	c.Catalog = nil // this store has no products: every product is "other"
-	return intake.NewService(st, c, intake.DefaultLimits, rate, func() time.Time { return *clock })
+	gw := product.Product{Name: "Gateway", Vendor: "Example", Scheme: product.SchemeSemver}
+	if err := st.CreateProduct(context.Background(), &gw, audit.New(audit.System, now, "product.create", "Gateway", "")); err != nil {
+		t.Fatal(err)
+	}
+	return intake.NewService(st, checks, intake.DefaultLimits, rate, func() time.Time { return *clock })
 }
 
 func TestSubmitAndOpen(t *testing.T) {
@@ -44,6 +48,18 @@ func TestSubmitAndOpen(t *testing.T) {
 	if c.Ref != rc.Ref || c.State != intake.StateReceived || len(rs) != 1 || rs[0].Source != intake.SourceWeb || !rs[0].ReceivedAt.Equal(now) {
 		t.Errorf("Open = %+v, %+v", c, rs)
 	}
+	if c.ProductID == 0 || rs[0].ProductID != c.ProductID {
+		t.Errorf("a report naming a listed product: case product %d, report product %d; want the product's id", c.ProductID, rs[0].ProductID)
+	}
+	other := valid()
+	other.Product = "Something we do not list"
+	rcOther, err := svc.Submit(ctx, other, intake.SourceWeb, "192.0.2.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _, _ := svc.Open(ctx, rcOther.Link); c.ProductID != 0 {
+		t.Errorf("an unlisted product (\"other\") got product id %d, want 0", c.ProductID)
+	}
 	for _, bad := range []string{"", "pdr_short", rc.Link[:len(rc.Link)-1] + "A", strings.Replace(rc.Link, "pdr_", "pdt_", 1)} {
 		if _, _, err := svc.Open(ctx, bad); !errors.Is(err, patchday.ErrNotFound) {
 			t.Errorf("Open(%q) = %v, want ErrNotFound", bad, err)
@@ -56,7 +72,7 @@ func TestSubmitAndOpen(t *testing.T) {
 		t.Fatalf("invalid submission: %v", err)
 	}
 	rc2, err := svc.Submit(ctx, valid(), intake.SourceAPI, "192.0.2.1")
-	if err != nil || rc2.Ref != "PD-2026-0002" || rc2.Link == rc.Link {
+	if err != nil || rc2.Ref != "PD-2026-0003" || rc2.Link == rc.Link {
 		t.Errorf("second receipt %+v, %v", rc2, err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/cvss"
+	"github.com/patchday/patchday/internal/cwe"
 )
 
 // Source says how a report arrived.
@@ -87,7 +89,7 @@ type Credit struct {
 type Report struct {
 	Title          string
 	Product        string // as the reporter named it
-	ProductID      int64  // the matching known product, 0 for "other"
+	ProductID      int64  // the matching known product, 0 for "other" (set on submission)
 	Version        string
 	Description    string
 	Impact         string
@@ -110,19 +112,21 @@ type Report struct {
 	ReceivedAt     time.Time
 }
 
-// Catalog answers which products exist, so a report names a known one.
-type Catalog interface {
-	// ProductID returns the id of the product with this name, or 0.
-	ProductID(name string) int64
-}
-
-// Checks are the outside validators a submission goes through.
+// Checks are the parsers a submission's CVSS vector and CWE go through.
 type Checks struct {
-	Catalog Catalog
 	// CVSS parses a vector into its canonical form, version, score and rating.
 	CVSS func(vector string) (canonical, version string, score float64, rating string, err error)
 	// CWE parses "CWE-79" or "79" into a known weakness id.
 	CWE func(s string) (int, error)
+}
+
+// DefaultChecks are the real parsers.
+var DefaultChecks = Checks{
+	CVSS: func(v string) (string, string, float64, string, error) {
+		s, err := cvss.Parse(v)
+		return s.Vector, s.Version, s.Base, s.Rating, err
+	},
+	CWE: cwe.Parse,
 }
 
 // Validate checks a submission and returns the report, or every problem
@@ -166,9 +170,6 @@ func Validate(sub Submission, c Checks, lim Limits, now time.Time) (Report, erro
 	optional("how_found", r.HowFound, maxLong, "how it was found")
 	optional("credit_name", r.Credit.Name, maxShort, "a name")
 	optional("credit_handle", r.Credit.Handle, maxShort, "a handle")
-	if r.Product != "" && c.Catalog != nil {
-		r.ProductID = c.Catalog.ProductID(r.Product)
-	}
 
 	if email, err := reporterEmail(sub.Email); err != nil {
 		p.Add("email", err.Error())

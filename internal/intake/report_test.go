@@ -15,14 +15,9 @@ import (
 
 var now = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 
-type catalog map[string]int64
-
-func (c catalog) ProductID(name string) int64 { return c[name] }
-
 // checks stand in for the CVSS and CWE parsers, which have their own tests;
 // these tests are about how Validate uses their answers.
 var checks = intake.Checks{
-	Catalog: catalog{"Gateway": 7},
 	CVSS: func(v string) (string, string, float64, string, error) {
 		if v == "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H" {
 			return v, "3.1", 9.8, "Critical", nil
@@ -53,7 +48,7 @@ func TestValidateAccepts(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := intake.Report{
-		Title: "Stored XSS in the admin console", Product: "Gateway", ProductID: 7, Version: "2.4.1",
+		Title: "Stored XSS in the admin console", Product: "Gateway", Version: "2.4.1",
 		Description: "The console echoes\nthe name unescaped.", Steps: "1. log in\n2. rename",
 		CVSSVector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", CVSSVersion: "3.1", CVSSScore: 9.8, CVSSRating: "Critical",
 		CWE: 79, DisclosureDate: time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC), Email: "ada@example.org",
@@ -61,11 +56,6 @@ func TestValidateAccepts(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, r); diff != "" {
 		t.Errorf("Validate (-want +got):\n%s", diff)
-	}
-	other := valid()
-	other.Product = "Something we do not list"
-	if r, err := intake.Validate(other, checks, intake.DefaultLimits, now); err != nil || r.ProductID != 0 {
-		t.Errorf("an unlisted product (\"other\"): %+v, %v; want accepted with no product id", r.ProductID, err)
 	}
 }
 

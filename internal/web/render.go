@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/staff"
 )
 
@@ -19,6 +20,11 @@ var templateFS embed.FS
 
 //go:embed static
 var staticFS embed.FS
+
+// formField is one labelled input of a form.
+type formField struct {
+	Name, Label, Value, Error, Hint string
+}
 
 // page is what every template receives.
 type page struct {
@@ -31,6 +37,11 @@ type page struct {
 
 var funcs = template.FuncMap{
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"size": intake.Size,
+	// field gathers what the "text" and "area" templates need for one input.
+	"field": func(name, label string, values, problems map[string]string, hint string) formField {
+		return formField{Name: name, Label: label, Value: values[name], Error: problems[name], Hint: hint}
+	},
 	"isAdmin": func(u *staff.User) bool {
 		return u != nil && u.Roles.Has(staff.RoleAdmin)
 	},

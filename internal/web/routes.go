@@ -38,6 +38,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 
+	// Researchers: no account, no JavaScript needed.
+	mux.Handle("GET /report", s.handle(s.reportPage))
+	mux.Handle("POST /report", s.handle(s.submitReport))
+	mux.Handle("GET /r/{link}", s.handle(s.privateCase))
+
 	// Staff pages.
 	mux.Handle("GET /{$}", http.RedirectHandler("/staff/", http.StatusSeeOther))
 	mux.Handle("GET /staff/signin", s.handle(s.signinPage))

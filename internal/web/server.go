@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/blob"
+	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
 )
@@ -27,6 +29,8 @@ type Deps struct {
 	Log      *slog.Logger
 	Staff    *staff.Service
 	Products *product.Service
+	Intake   *intake.Service
+	Blobs    *blob.Store
 	Audit    audit.Store
 	DB       Pinger
 	Engine   string // shown to admins: "sqlite" or "postgres"
@@ -42,6 +46,7 @@ type Deps struct {
 type Server struct {
 	Deps
 	pages   map[string]*template.Template
+	misses  *misses
 	handler http.Handler
 }
 
@@ -51,7 +56,7 @@ func NewServer(d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Deps: d, pages: pages}
+	s := &Server{Deps: d, pages: pages, misses: newMisses(20, time.Hour)}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	csrf := http.NewCrossOriginProtection()

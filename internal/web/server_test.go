@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/blob"
+	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
 	"github.com/patchday/patchday/internal/store/sqlite"
@@ -43,6 +45,10 @@ func newHarness(t testing.TB) *harness {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
+	blobs, err := blob.Open(filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	buf := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	clk := &clock{now: time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)}
@@ -51,7 +57,8 @@ func newHarness(t testing.TB) *harness {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector()) // as internal/cli/serve.go does
 	srv, err := NewServer(Deps{
-		Log: log, Staff: svc, Products: product.NewService(db, clk.Now), Audit: db, DB: db, Engine: db.Engine(), Version: "v0.0.0-test",
+		Log: log, Staff: svc, Products: product.NewService(db, clk.Now), Audit: db, Blobs: blobs,
+		Intake: intake.NewService(db, intake.DefaultChecks, intake.DefaultLimits, intake.DefaultRateLimit, clk.Now), DB: db, Engine: db.Engine(), Version: "v0.0.0-test",
 		Registry: reg, Gatherer: reg, SessionTTL: sessionTTL,
 	})
 	if err != nil {
