@@ -86,6 +86,16 @@ func Message(err error) string {
 	return "internal error"
 }
 
+// Summary returns the message of err without its field problems, for a
+// form that shows those beside each field.
+func Summary(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return Message(err)
+}
+
 // FieldErrors returns the field problems carried by err, if any.
 func FieldErrors(err error) map[string]string {
 	var e *Error

@@ -77,7 +77,7 @@ func (s *Server) submitReport(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case errors.Is(err, patchday.ErrInvalid):
 		return s.renderReport(w, r, http.StatusUnprocessableEntity,
-			page{Flash: patchday.Message(err), Fields: patchday.FieldErrors(err)}, f)
+			page{Flash: patchday.Summary(err), Fields: patchday.FieldErrors(err)}, f)
 	case errors.Is(err, patchday.ErrTooManyRequests):
 		return s.renderReport(w, r, http.StatusTooManyRequests, page{Flash: patchday.Message(err)}, f)
 	case err != nil:
