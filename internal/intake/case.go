@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/patchday/patchday"
@@ -42,6 +43,10 @@ type Store interface {
 	// private link, with e (its Subject set to the case's ref), in one
 	// transaction: all of it or nothing.
 	CreateCase(ctx context.Context, c *Case, r Report, linkHash string, e audit.Entry) error
+	// ListCases returns every case, newest first.
+	ListCases(ctx context.Context) ([]Case, error)
+	// CaseByRef returns the case with this id (PD-YYYY-NNNN).
+	CaseByRef(ctx context.Context, ref string) (Case, error)
 	// CaseByLink returns the case whose private link has this hash.
 	CaseByLink(ctx context.Context, linkHash string) (Case, error)
 	// CaseReports returns a case's reports, oldest first.
@@ -136,6 +141,21 @@ func (s *Service) checkRate(ctx context.Context, from string, now time.Time) err
 	return patchday.Errorf(patchday.ErrTooManyRequests,
 		"this address has sent %d reports in the last %s; please try again at %s (UTC). Nothing you typed was lost: it is still in the form.",
 		len(times), s.rate.Per, oldest.Add(s.rate.Per).UTC().Format("15:04 on 2 January 2006"))
+}
+
+// List returns every case, newest first.
+func (s *Service) List(ctx context.Context) ([]Case, error) { return s.store.ListCases(ctx) }
+
+// Get returns a case and its reports by its id.
+func (s *Service) Get(ctx context.Context, ref string) (Case, []Report, error) {
+	c, err := s.store.CaseByRef(ctx, strings.ToUpper(strings.TrimSpace(ref)))
+	if errors.Is(err, patchday.ErrNotFound) {
+		return Case{}, nil, patchday.Errorf(patchday.ErrNotFound, "there is no case %s", ref)
+	} else if err != nil {
+		return Case{}, nil, err
+	}
+	rs, err := s.store.CaseReports(ctx, c.ID)
+	return c, rs, err
 }
 
 // errNoCase is the answer to any link that does not open a case: it says

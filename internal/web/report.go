@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -101,10 +100,19 @@ func (s *Server) caseLink(r *http.Request, secret string) string {
 
 func (s *Server) readReport(r *http.Request, f *reportForm, lim intake.Limits) (intake.Submission, error) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/form-data" {
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return intake.Submission{}, patchday.Errorf(patchday.ErrInvalid, "the form must be sent as multipart/form-data")
 	}
 	mr := multipart.NewReader(r.Body, params["boundary"])
+	// Everything read from the request is the client's to get wrong: a
+	// malformed or cut-off upload is a 422, not our failure.
+	malformed := func(err error) error {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) || r.Context().Err() != nil {
+			return err
+		}
+		return patchday.Errorf(patchday.ErrInvalid, "the form arrived incomplete or malformed (%v); please send it again", err)
+	}
 	var budget = lim.MaxTotalBytes
 	var files []intake.Attachment
 	for {
@@ -112,7 +120,7 @@ func (s *Server) readReport(r *http.Request, f *reportForm, lim intake.Limits) (
 		if err == io.EOF {
 			break
 		} else if err != nil {
-			return intake.Submission{}, fmt.Errorf("read the form: %w", err)
+			return intake.Submission{}, malformed(err)
 		}
 		name := part.FormName()
 		if part.FileName() != "" || name == "attachments" {
@@ -122,7 +130,11 @@ func (s *Server) readReport(r *http.Request, f *reportForm, lim intake.Limits) (
 			if len(files) >= lim.MaxAttachments {
 				return intake.Submission{}, patchday.Errorf(patchday.ErrInvalid, "at most %d files per report; put them in one archive", lim.MaxAttachments)
 			}
-			ref, err := s.Blobs.Put(r.Context(), part, budget)
+			src := &clientReader{r: part}
+			ref, err := s.Blobs.Put(r.Context(), src, budget)
+			if src.err != nil {
+				return intake.Submission{}, malformed(src.err)
+			}
 			if errors.Is(err, patchday.ErrInvalid) {
 				return intake.Submission{}, patchday.Errorf(patchday.ErrInvalid, "the files together are larger than the %s allowed", intake.Size(lim.MaxTotalBytes))
 			} else if err != nil {
@@ -135,7 +147,7 @@ func (s *Server) readReport(r *http.Request, f *reportForm, lim intake.Limits) (
 		}
 		b, err := io.ReadAll(io.LimitReader(part, maxField+1))
 		if err != nil {
-			return intake.Submission{}, fmt.Errorf("read the form: %w", err)
+			return intake.Submission{}, malformed(err)
 		}
 		if len(b) > maxField || !utf8.Valid(b) {
 			return intake.Submission{}, patchday.Errorf(patchday.ErrInvalid, "the field %q is too long or not text", name)
@@ -170,6 +182,21 @@ func (s *Server) readReport(r *http.Request, f *reportForm, lim intake.Limits) (
 		DisclosureDate: v["disclosure_date"], Email: v["email"], CreditName: v["credit_name"],
 		CreditHandle: v["credit_handle"], Anonymous: f.Checked["anonymous"], Attachments: files,
 	}, nil
+}
+
+// clientReader remembers a read error from the request, so it can be told
+// apart from a failure to store what was read.
+type clientReader struct {
+	r   io.Reader
+	err error
+}
+
+func (c *clientReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
 }
 
 // keptAttachment reads a file kept from an earlier, refused submission

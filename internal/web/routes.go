@@ -15,18 +15,22 @@ const staffRoleProducts = staff.RoleReleaseManager
 // apiRoute is one JSON API endpoint, guarded by a token with role.
 type apiRoute struct {
 	pattern string
-	role    staff.Role // "" for any signed-in account
+	role    staff.Role // "" for any staff token, or public
 	h       handlerFunc
+	public  bool // no token needed
 }
 
 // apiRoutes is the JSON API, kept in step with api/openapi.yaml by a test.
 func (s *Server) apiRoutes() []apiRoute {
 	return []apiRoute{
-		{"GET /api/v1/me", "", s.apiMe},
-		{"GET /api/v1/audit", staff.RoleAdmin, s.apiAudit},
-		{"GET /api/v1/products", "", s.apiProducts},
-		{"POST /api/v1/products", staffRoleProducts, s.apiAddProduct},
-		{"POST /api/v1/products/{name}/versions", staffRoleProducts, s.apiAddVersion},
+		{"GET /api/v1/me", "", s.apiMe, false},
+		{"GET /api/v1/audit", staff.RoleAdmin, s.apiAudit, false},
+		{"GET /api/v1/products", "", s.apiProducts, false},
+		{"POST /api/v1/products", staffRoleProducts, s.apiAddProduct, false},
+		{"POST /api/v1/products/{name}/versions", staffRoleProducts, s.apiAddVersion, false},
+		{"GET /api/v1/cases", "", s.apiCases, false},
+		{"GET /api/v1/cases/{id}", "", s.apiCase, false},
+		{"POST /api/v1/reports", "", s.apiSubmitReport, true}, // like the form: no account needed
 	}
 }
 
@@ -59,7 +63,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	// JSON API.
 	for _, r := range s.apiRoutes() {
-		mux.Handle(r.pattern, s.api(r.role, r.h))
+		if r.public {
+			mux.Handle(r.pattern, s.handle(r.h))
+		} else {
+			mux.Handle(r.pattern, s.api(r.role, r.h))
+		}
 	}
 	mux.Handle("/api/", s.handle(s.notFound))
 	// Everything else gets the same error page as any other failure.

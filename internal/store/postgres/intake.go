@@ -70,17 +70,44 @@ func (s *Store) CreateCase(ctx context.Context, c *intake.Case, r intake.Report,
 	})
 }
 
-// CaseByLink returns the case behind a private link's hash.
-func (s *Store) CaseByLink(ctx context.Context, linkHash string) (intake.Case, error) {
+const caseColumns = "id, ref, year, number, title, state, product_id, created_at"
+
+func scanCase(row pgx.Row) (intake.Case, error) {
 	var c intake.Case
 	var pid *int64
-	err := s.pool.QueryRow(ctx, `SELECT id, ref, year, number, title, state, product_id, created_at FROM cases WHERE link_hash = $1`, linkHash).
-		Scan(&c.ID, &c.Ref, &c.Year, &c.Number, &c.Title, &c.State, &pid, &c.CreatedAt)
-	if err != nil {
+	if err := row.Scan(&c.ID, &c.Ref, &c.Year, &c.Number, &c.Title, &c.State, &pid, &c.CreatedAt); err != nil {
 		return intake.Case{}, mapErr(err, "")
 	}
 	c.ProductID, c.CreatedAt = deref(pid), c.CreatedAt.UTC()
 	return c, nil
+}
+
+// CaseByLink returns the case behind a private link's hash.
+func (s *Store) CaseByLink(ctx context.Context, linkHash string) (intake.Case, error) {
+	return scanCase(s.pool.QueryRow(ctx, "SELECT "+caseColumns+" FROM cases WHERE link_hash = $1", linkHash))
+}
+
+// CaseByRef returns a case by its id.
+func (s *Store) CaseByRef(ctx context.Context, ref string) (intake.Case, error) {
+	return scanCase(s.pool.QueryRow(ctx, "SELECT "+caseColumns+" FROM cases WHERE ref = $1", ref))
+}
+
+// ListCases returns every case, newest first.
+func (s *Store) ListCases(ctx context.Context) ([]intake.Case, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+caseColumns+" FROM cases ORDER BY id DESC")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cs := []intake.Case{}
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	return cs, rows.Err()
 }
 
 // CaseReports returns a case's reports with their attachments, oldest first.

@@ -57,18 +57,45 @@ func (s *Store) CreateCase(ctx context.Context, c *intake.Case, r intake.Report,
 	})
 }
 
-// CaseByLink returns the case behind a private link's hash.
-func (s *Store) CaseByLink(ctx context.Context, linkHash string) (intake.Case, error) {
+const caseColumns = "id, ref, year, number, title, state, product_id, created_at"
+
+func scanCase(row interface{ Scan(...any) error }) (intake.Case, error) {
 	var c intake.Case
 	var pid sql.NullInt64
 	var created int64
-	err := s.read.QueryRowContext(ctx, `SELECT id, ref, year, number, title, state, product_id, created_at FROM cases WHERE link_hash = ?`, linkHash).
-		Scan(&c.ID, &c.Ref, &c.Year, &c.Number, &c.Title, &c.State, &pid, &created)
-	if err != nil {
+	if err := row.Scan(&c.ID, &c.Ref, &c.Year, &c.Number, &c.Title, &c.State, &pid, &created); err != nil {
 		return intake.Case{}, mapErr(err, "")
 	}
 	c.ProductID, c.CreatedAt = pid.Int64, fromTS(created)
 	return c, nil
+}
+
+// CaseByLink returns the case behind a private link's hash.
+func (s *Store) CaseByLink(ctx context.Context, linkHash string) (intake.Case, error) {
+	return scanCase(s.read.QueryRowContext(ctx, "SELECT "+caseColumns+" FROM cases WHERE link_hash = ?", linkHash))
+}
+
+// CaseByRef returns a case by its id.
+func (s *Store) CaseByRef(ctx context.Context, ref string) (intake.Case, error) {
+	return scanCase(s.read.QueryRowContext(ctx, "SELECT "+caseColumns+" FROM cases WHERE ref = ?", ref))
+}
+
+// ListCases returns every case, newest first.
+func (s *Store) ListCases(ctx context.Context) ([]intake.Case, error) {
+	rows, err := s.read.QueryContext(ctx, "SELECT "+caseColumns+" FROM cases ORDER BY id DESC")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cs := []intake.Case{}
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	return cs, rows.Err()
 }
 
 // CaseReports returns a case's reports with their attachments, oldest first.

@@ -54,6 +54,11 @@ func testCases(t *testing.T, s store.Store, _ Harness) {
 	if diff := cmp.Diff(c, got); diff != "" {
 		t.Errorf("CaseByLink (-want +got):\n%s", diff)
 	}
+	if got, err := s.CaseByRef(ctx, "PD-2026-0001"); err != nil || got != c {
+		t.Errorf("CaseByRef = %+v, %v; want %+v", got, err, c)
+	}
+	_, err = s.CaseByRef(ctx, "PD-2026-9999")
+	wantKind(t, "CaseByRef(unknown)", err, patchday.ErrNotFound)
 	_, err = s.CaseByLink(ctx, "nope")
 	wantKind(t, "CaseByLink(unknown)", err, patchday.ErrNotFound)
 	rs, err := s.CaseReports(ctx, c.ID)
@@ -109,6 +114,10 @@ func testCases(t *testing.T, s store.Store, _ Harness) {
 		t.Errorf("after a rolled-back case the next number is %d, want 10 (a failed case takes no number)", after.Number)
 	}
 
+	all, err := s.ListCases(ctx)
+	if err != nil || len(all) != 11 || all[0].Ref != "PD-2026-0010" || all[len(all)-1].Ref != "PD-2026-0001" {
+		t.Errorf("ListCases: %d cases, %v; want 11, newest first", len(all), err)
+	}
 	times, err := s.ReportTimesFrom(ctx, "198.51.100.1", t0.Add(3500*time.Millisecond))
 	if err != nil || len(times) != 4 {
 		t.Errorf("ReportTimesFrom = %d times, %v; want the 4 after the cut-off", len(times), err)
