@@ -90,3 +90,58 @@ func TestExitCodes(t *testing.T) {
 		t.Errorf("exit %v, output %q; want exit code 2 and the unknown flag named", err, out)
 	}
 }
+
+// startServe runs `patchday serve` as a real process on data and returns
+// its base URL.
+func startServe(t *testing.T, data string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := command(t, "serve", "--data", data, "--http", "127.0.0.1:0", "--log-level", "warn")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	re := regexp.MustCompile(`serving (http://\S+)`)
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			go io.Copy(io.Discard, stdout)
+			return cmd, m[1]
+		}
+	}
+	t.Fatal("the server printed no address")
+	return nil, ""
+}
+
+// TestCrashAfterConfirmation: the server is killed (SIGKILL, no chance to
+// flush anything) the moment it has confirmed a report; after a restart
+// the report is there, behind the link the researcher was given.
+func TestCrashAfterConfirmation(t *testing.T) {
+	data := t.TempDir()
+	cmd, base := startServe(t, data)
+	body := `{"title":"Crash-safe intake","product":"Gateway","version":"1.0.0","description":"d","steps":"s",` +
+		`"email":"ada@example.org","attachments":[{"name":"poc.txt","data":"cG9j"}]}`
+	resp, err := http.Post(base+"/api/v1/reports", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	cmd.Process.Kill() // at once, right after the confirmation
+	cmd.Wait()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("report answered %d: %s", resp.StatusCode, b)
+	}
+	link := regexp.MustCompile(`/r/pdr_[A-Za-z0-9_-]+`).FindString(string(b))
+
+	_, base = startServe(t, data)
+	resp, err = http.Get(base + link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "Crash-safe intake") || !strings.Contains(string(page), "poc.txt") {
+		t.Errorf("after the crash the case answered %d:\n%s", resp.StatusCode, page)
+	}
+}
