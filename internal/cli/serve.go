@@ -86,6 +86,8 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h, err := web.NewServer(web.Deps{
+		Disclosure: web.Disclosure{PublicURL: c.PublicURL, SecurityAddress: c.SecurityAddress, PolicyURL: c.PolicyURL,
+			Acknowledgments: c.AcknowledgmentsURL, Languages: c.Languages},
 		Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
 		Intake: intake.NewService(st, intake.DefaultChecks,
 			intake.Limits{MaxAttachments: c.MaxAttachments, MaxTotalBytes: c.MaxAttachmentBytes},

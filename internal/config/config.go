@@ -135,6 +135,16 @@ type Serve struct {
 	MaxAttachments     int
 	MaxAttachmentBytes int64
 	ReportsPerHour     int
+	// PublicURL is where researchers reach this server, for links in mail
+	// and security.txt; empty means the address each request came to.
+	PublicURL string
+	// SecurityAddress receives reports by e-mail; it is also the Contact
+	// in security.txt.
+	SecurityAddress string
+	// PolicyURL and AcknowledgmentsURL are published in security.txt.
+	PolicyURL          string
+	AcknowledgmentsURL string
+	Languages          string
 }
 
 // Flags registers the serve flags.
@@ -147,6 +157,11 @@ func (c *Serve) Flags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.MaxAttachments, "max-attachments", 10, "files a researcher may attach to one report")
 	fs.Int64Var(&c.MaxAttachmentBytes, "max-attachment-bytes", 50<<20, "total size of the files attached to one report, in bytes")
 	fs.IntVar(&c.ReportsPerHour, "reports-per-hour", 10, "reports one address may send per hour (0: no limit)")
+	fs.StringVar(&c.PublicURL, "public-url", "", "the URL researchers reach this server at, e.g. https://security.example.com (default: the address of each request)")
+	fs.StringVar(&c.SecurityAddress, "security-address", "", "the e-mail address that takes vulnerability reports, e.g. security@example.com")
+	fs.StringVar(&c.PolicyURL, "security-policy", "", "URL of the vulnerability disclosure policy, for security.txt")
+	fs.StringVar(&c.AcknowledgmentsURL, "security-acknowledgments", "", "URL of the page that thanks researchers, for security.txt")
+	fs.StringVar(&c.Languages, "security-languages", "en", "languages reports may be written in, comma-separated, for security.txt")
 }
 
 // Validate checks every serve setting and reports all problems at once.
@@ -175,6 +190,19 @@ func (c Serve) Validate() error {
 	}
 	if c.ReportsPerHour < 0 {
 		errs = append(errs, "--reports-per-hour: must not be negative")
+	}
+	for _, u := range []struct{ flag, v string }{{"--public-url", c.PublicURL}, {"--security-policy", c.PolicyURL}, {"--security-acknowledgments", c.AcknowledgmentsURL}} {
+		if u.v == "" {
+			continue
+		}
+		if p, err := url.Parse(u.v); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			errs = append(errs, fmt.Sprintf("%s: %q is not an http(s) URL", u.flag, u.v))
+		}
+	}
+	if c.SecurityAddress != "" {
+		if _, err := staff.NormalizeEmail(c.SecurityAddress); err != nil {
+			errs = append(errs, "--security-address: "+err.Error())
+		}
 	}
 	return problems(errs)
 }

@@ -35,7 +35,7 @@ var defaults = config.Serve{
 	AdminEmail:      "admin@localhost",
 	SessionTTL:      12 * time.Hour,
 	ShutdownTimeout: 30 * time.Second,
-	MaxAttachments:  10, MaxAttachmentBytes: 50 << 20, ReportsPerHour: 10,
+	MaxAttachments:  10, MaxAttachmentBytes: 50 << 20, ReportsPerHour: 10, Languages: "en",
 }
 
 // parseServe parses args into a Serve config, then applies env.

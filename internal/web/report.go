@@ -91,11 +91,7 @@ func (s *Server) submitReport(w http.ResponseWriter, r *http.Request) error {
 
 // caseLink is the full private link, for the researcher to keep.
 func (s *Server) caseLink(r *http.Request, secret string) string {
-	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + "/r/" + secret
+	return s.base(r) + "/r/" + secret
 }
 
 func (s *Server) readReport(r *http.Request, f *reportForm, lim intake.Limits) (intake.Submission, error) {

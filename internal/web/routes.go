@@ -43,6 +43,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 
 	// Researchers: no account, no JavaScript needed.
+	mux.HandleFunc("GET /.well-known/security.txt", s.securityTxt)
+	mux.Handle("GET /security.txt", http.RedirectHandler("/.well-known/security.txt", http.StatusMovedPermanently))
 	mux.Handle("GET /report", s.handle(s.reportPage))
 	mux.Handle("POST /report", s.handle(s.submitReport))
 	mux.Handle("GET /r/{link}", s.handle(s.privateCase))

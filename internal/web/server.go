@@ -31,10 +31,12 @@ type Deps struct {
 	Products *product.Service
 	Intake   *intake.Service
 	Blobs    *blob.Store
-	Audit    audit.Store
-	DB       Pinger
-	Engine   string // shown to admins: "sqlite" or "postgres"
-	Version  string
+	// Disclosure is what /.well-known/security.txt publishes.
+	Disclosure Disclosure
+	Audit      audit.Store
+	DB         Pinger
+	Engine     string // shown to admins: "sqlite" or "postgres"
+	Version    string
 	// Registry receives the HTTP metrics; Gatherer is served at /metrics.
 	Registry prometheus.Registerer
 	Gatherer prometheus.Gatherer
