@@ -36,8 +36,9 @@ func FormatRef(year, number int) string {
 	return fmt.Sprintf("PD-%04d-%04d", year, number)
 }
 
-// Store keeps cases and their reports.
+// Store keeps cases, their reports and their threads.
 type Store interface {
+	MessageStore
 	// CreateCase takes the next number of c.Year, sets c.ID, c.Number and
 	// c.Ref, and stores the case, its first report and the hash of its
 	// private link, with e (its Subject set to the case's ref), in one

@@ -60,7 +60,11 @@ func TestSubmitAndOpen(t *testing.T) {
 	if c, _, _ := svc.Open(ctx, rcOther.Link); c.ProductID != 0 {
 		t.Errorf("an unlisted product (\"other\") got product id %d, want 0", c.ProductID)
 	}
-	for _, bad := range []string{"", "pdr_short", rc.Link[:len(rc.Link)-1] + "A", strings.Replace(rc.Link, "pdr_", "pdt_", 1)} {
+	last := "A"
+	if strings.HasSuffix(rc.Link, "A") {
+		last = "B"
+	}
+	for _, bad := range []string{"", "pdr_short", rc.Link[:len(rc.Link)-1] + last, strings.Replace(rc.Link, "pdr_", "pdt_", 1)} {
 		if _, _, err := svc.Open(ctx, bad); !errors.Is(err, patchday.ErrNotFound) {
 			t.Errorf("Open(%q) = %v, want ErrNotFound", bad, err)
 		}

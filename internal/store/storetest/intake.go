@@ -123,3 +123,33 @@ func testCases(t *testing.T, s store.Store, _ Harness) {
 		t.Errorf("ReportTimesFrom = %d times, %v; want the 4 after the cut-off", len(times), err)
 	}
 }
+
+func testMessages(t *testing.T, s store.Store, _ Harness) {
+	ctx := context.Background()
+	c := intake.Case{Year: 2026, Title: "thread", State: intake.StateReceived, CreatedAt: t0}
+	if err := s.CreateCase(ctx, &c, sampleReport(t0, "x"), "thread-link", entry("case.create", "case")); err != nil {
+		t.Fatal(err)
+	}
+	want := []intake.Message{
+		{CaseID: c.ID, FromReporter: true, Author: "reporter", Body: "More detail, and a second PoC.", CreatedAt: t0.Add(time.Minute),
+			Attachments: []intake.Attachment{{Name: "poc2.py", ContentType: "text/x-python", SHA256: "cc", Size: 10}, {Name: "log.txt", ContentType: "text/plain", SHA256: "dd", Size: 20}}},
+		{CaseID: c.ID, Author: "triager@example.com", Body: "Thanks, reproduced.", Mail: intake.MailNotSent, CreatedAt: t0.Add(time.Hour)},
+	}
+	for i := range want {
+		if err := s.AddMessage(ctx, &want[i], entry("case.message", "case:"+c.Ref)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.CaseMessages(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("CaseMessages (-want +got):\n%s", diff)
+	}
+	orphan := intake.Message{CaseID: 9999, Author: "x", Body: "x", CreatedAt: t0}
+	wantKind(t, "message on a missing case", s.AddMessage(ctx, &orphan, entry("case.message", "x")), patchday.ErrNotFound)
+	if none, err := s.CaseMessages(ctx, 9999); err != nil || len(none) != 0 {
+		t.Errorf("CaseMessages(missing) = %v, %v; want empty", none, err)
+	}
+}

@@ -42,6 +42,7 @@ func Run(t *testing.T, h Harness) {
 		{"Audit", testAudit},
 		{"Products", testProducts},
 		{"Cases", testCases},
+		{"Messages", testMessages},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,69 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/intake"
+)
+
+// AddMessage stores a message of a case's thread with its files.
+func (s *Store) AddMessage(ctx context.Context, m *intake.Message, e audit.Entry) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO case_messages (case_id, from_reporter, author, body, mail, created_at)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, m.CaseID, m.FromReporter, m.Author, m.Body, m.Mail, ts(m.CreatedAt)).Scan(&m.ID)
+		if err != nil {
+			return mapErr(err, "")
+		}
+		for _, a := range m.Attachments {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO message_attachments (message_id, name, content_type, sha256, size) VALUES (?, ?, ?, ?, ?)`,
+				m.ID, a.Name, a.ContentType, a.SHA256, a.Size); err != nil {
+				return mapErr(err, "")
+			}
+		}
+		return appendAudit(ctx, tx, e)
+	})
+}
+
+// CaseMessages returns a case's thread, oldest first, with files.
+func (s *Store) CaseMessages(ctx context.Context, caseID int64) ([]intake.Message, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, case_id, from_reporter, author, body, mail, created_at
+		FROM case_messages WHERE case_id = ? ORDER BY id`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ms := []intake.Message{}
+	byID := map[int64]int{}
+	for rows.Next() {
+		var m intake.Message
+		var created int64
+		if err := rows.Scan(&m.ID, &m.CaseID, &m.FromReporter, &m.Author, &m.Body, &m.Mail, &created); err != nil {
+			return nil, err
+		}
+		m.CreatedAt = fromTS(created)
+		byID[m.ID] = len(ms)
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	files, err := s.read.QueryContext(ctx, `SELECT a.message_id, a.name, a.content_type, a.sha256, a.size
+		FROM message_attachments a JOIN case_messages m ON m.id = a.message_id WHERE m.case_id = ? ORDER BY a.id`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	defer files.Close()
+	for files.Next() {
+		var id int64
+		var a intake.Attachment
+		if err := files.Scan(&id, &a.Name, &a.ContentType, &a.SHA256, &a.Size); err != nil {
+			return nil, err
+		}
+		i := byID[id]
+		ms[i].Attachments = append(ms[i].Attachments, a)
+	}
+	return ms, files.Err()
+}
