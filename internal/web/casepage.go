@@ -14,22 +14,23 @@ import (
 // The researcher's private case page, /r/{link}. The link is the only key.
 
 type casePage struct {
-	Case    intake.Case
-	Reports []intake.Report
-	CWEName map[int]string
+	Case     intake.Case
+	Reports  []intake.Report
+	Messages []intake.Message
+	CWEName  map[int]string
+	Limits   intake.Limits
+	// Staff is set on the staff view: it links files and shows reply forms.
+	Staff    bool
+	CanReply bool
+	Body     string // a refused message, kept
+	Link     string // the private link's secret, on the researcher's view
 }
 
-func (s *Server) privateCase(w http.ResponseWriter, r *http.Request) error {
-	from := remote(r)
-	if wait := s.misses.wait(from, time.Now()); wait > 0 {
-		return patchday.Errorf(patchday.ErrTooManyRequests, "too many wrong links from your address; try again in %s", wait.Round(time.Second))
-	}
-	c, rs, err := s.Intake.Open(r.Context(), r.PathValue("link"))
-	if errors.Is(err, patchday.ErrNotFound) {
-		s.misses.add(from, time.Now())
-		return err
-	} else if err != nil {
-		return err
+// loadCase gathers what both views of a case show.
+func (s *Server) loadCase(r *http.Request, c intake.Case, rs []intake.Report) (casePage, error) {
+	ms, err := s.Intake.Messages(r.Context(), c.ID)
+	if err != nil {
+		return casePage{}, err
 	}
 	names := map[int]string{}
 	for _, rep := range rs {
@@ -37,7 +38,67 @@ func (s *Server) privateCase(w http.ResponseWriter, r *http.Request) error {
 			names[rep.CWE] = w.Name
 		}
 	}
-	s.render(w, r, http.StatusOK, "case.html", page{Title: "Case " + c.Ref, Data: casePage{Case: c, Reports: rs, CWEName: names}})
+	return casePage{Case: c, Reports: rs, Messages: ms, CWEName: names, Limits: s.Intake.Limits(), Link: r.PathValue("link")}, nil
+}
+
+// openLink opens the case behind the request's private link, counting
+// wrong links per address.
+func (s *Server) openLink(r *http.Request) (intake.Case, []intake.Report, error) {
+	from := remote(r)
+	if wait := s.misses.wait(from, time.Now()); wait > 0 {
+		return intake.Case{}, nil, patchday.Errorf(patchday.ErrTooManyRequests, "too many wrong links from your address; try again in %s", wait.Round(time.Second))
+	}
+	c, rs, err := s.Intake.Open(r.Context(), r.PathValue("link"))
+	if errors.Is(err, patchday.ErrNotFound) {
+		s.misses.add(from, time.Now())
+	}
+	return c, rs, err
+}
+
+func (s *Server) privateCase(w http.ResponseWriter, r *http.Request) error {
+	c, rs, err := s.openLink(r)
+	if err != nil {
+		return err
+	}
+	d, err := s.loadCase(r, c, rs)
+	if err != nil {
+		return err
+	}
+	p := page{Title: "Case " + c.Ref, Data: d}
+	if r.URL.Query().Get("sent") != "" {
+		p.Flash = "Your message was added to the case."
+	}
+	s.render(w, r, http.StatusOK, "case.html", p)
+	return nil
+}
+
+// reporterMessage takes the researcher's message and files from the
+// private page.
+func (s *Server) reporterMessage(w http.ResponseWriter, r *http.Request) error {
+	lim := s.Intake.Limits()
+	r.Body = http.MaxBytesReader(w, r.Body, lim.MaxTotalBytes+4<<20)
+	c, rs, err := s.openLink(r)
+	if err != nil {
+		return err
+	}
+	values := map[string]string{}
+	files, err := s.readMultipart(r, lim, values)
+	if err == nil {
+		_, err = s.Intake.ReporterMessage(r.Context(), r.PathValue("link"), values["body"], files, remote(r))
+	}
+	if errors.Is(err, patchday.ErrInvalid) {
+		d, lerr := s.loadCase(r, c, rs)
+		if lerr != nil {
+			return lerr
+		}
+		d.Body = values["body"]
+		s.render(w, r, http.StatusUnprocessableEntity, "case.html", page{Title: "Case " + c.Ref, Data: d,
+			Flash: patchday.Summary(err), Fields: formFields(err, "body")})
+		return nil
+	} else if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/r/"+r.PathValue("link")+"?sent=1#thread", http.StatusSeeOther)
 	return nil
 }
 

@@ -26,6 +26,13 @@ type formField struct {
 	Name, Label, Value, Error, Hint string
 }
 
+// filesView lists a case's files.
+type filesView struct {
+	Files []intake.Attachment
+	Staff bool
+	Ref   string
+}
+
 // page is what every template receives.
 type page struct {
 	Title  string
@@ -38,6 +45,11 @@ type page struct {
 var funcs = template.FuncMap{
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"size": intake.Size,
+	// files gathers what the "files" template needs: the list, and where
+	// staff download them.
+	"files": func(d casePage, fs []intake.Attachment) filesView {
+		return filesView{Files: fs, Staff: d.Staff, Ref: d.Case.Ref}
+	},
 	// field gathers what the "text" and "area" templates need for one input.
 	"field": func(name, label string, values, problems map[string]string, hint string) formField {
 		return formField{Name: name, Label: label, Value: values[name], Error: problems[name], Hint: hint}

@@ -94,10 +94,14 @@ func (s *Server) caseLink(r *http.Request, secret string) string {
 	return s.base(r) + "/r/" + secret
 }
 
-func (s *Server) readReport(r *http.Request, f *reportForm, lim intake.Limits) (intake.Submission, error) {
+// readMultipart reads a multipart form as a stream: text fields into
+// values, each file straight into the blob store within the size budget,
+// and files kept from an earlier, refused try ("kept" fields). It returns
+// the files received so far even with an error.
+func (s *Server) readMultipart(r *http.Request, lim intake.Limits, values map[string]string) ([]intake.Attachment, error) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return intake.Submission{}, patchday.Errorf(patchday.ErrInvalid, "the form must be sent as multipart/form-data")
+		return nil, patchday.Errorf(patchday.ErrInvalid, "the form must be sent as multipart/form-data")
 	}
 	mr := multipart.NewReader(r.Body, params["boundary"])
 	// Everything read from the request is the client's to get wrong: a
@@ -109,14 +113,14 @@ func (s *Server) readReport(r *http.Request, f *reportForm, lim intake.Limits) (
 		}
 		return patchday.Errorf(patchday.ErrInvalid, "the form arrived incomplete or malformed (%v); please send it again", err)
 	}
-	var budget = lim.MaxTotalBytes
+	budget := lim.MaxTotalBytes
 	var files []intake.Attachment
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
-			break
+			return files, nil
 		} else if err != nil {
-			return intake.Submission{}, malformed(err)
+			return files, malformed(err)
 		}
 		name := part.FormName()
 		if part.FileName() != "" || name == "attachments" {
@@ -124,17 +128,17 @@ func (s *Server) readReport(r *http.Request, f *reportForm, lim intake.Limits) (
 				continue
 			}
 			if len(files) >= lim.MaxAttachments {
-				return intake.Submission{}, patchday.Errorf(patchday.ErrInvalid, "at most %d files per report; put them in one archive", lim.MaxAttachments)
+				return files, patchday.Errorf(patchday.ErrInvalid, "at most %d files at once; put them in one archive", lim.MaxAttachments)
 			}
 			src := &clientReader{r: part}
 			ref, err := s.Blobs.Put(r.Context(), src, budget)
 			if src.err != nil {
-				return intake.Submission{}, malformed(src.err)
+				return files, malformed(src.err)
 			}
 			if errors.Is(err, patchday.ErrInvalid) {
-				return intake.Submission{}, patchday.Errorf(patchday.ErrInvalid, "the files together are larger than the %s allowed", intake.Size(lim.MaxTotalBytes))
+				return files, patchday.Errorf(patchday.ErrInvalid, "the files together are larger than the %s allowed", intake.Size(lim.MaxTotalBytes))
 			} else if err != nil {
-				return intake.Submission{}, err
+				return files, err
 			}
 			budget -= ref.Size
 			files = append(files, intake.Attachment{Name: fileName(part.FileName()), ContentType: contentType(part.Header.Get("Content-Type")),
@@ -143,23 +147,30 @@ func (s *Server) readReport(r *http.Request, f *reportForm, lim intake.Limits) (
 		}
 		b, err := io.ReadAll(io.LimitReader(part, maxField+1))
 		if err != nil {
-			return intake.Submission{}, malformed(err)
+			return files, malformed(err)
 		}
 		if len(b) > maxField || !utf8.Valid(b) {
-			return intake.Submission{}, patchday.Errorf(patchday.ErrInvalid, "the field %q is too long or not text", name)
+			return files, patchday.Errorf(patchday.ErrInvalid, "the field %q is too long or not text", name)
 		}
 		if name == "kept" {
 			a, err := s.keptAttachment(string(b))
 			if err != nil {
-				return intake.Submission{}, err
+				return files, err
 			}
 			budget -= a.Size
 			files = append(files, a)
 			continue
 		}
-		f.Values[name] = string(b)
+		values[name] = string(b)
 	}
-	f.Kept = files
+}
+
+func (s *Server) readReport(r *http.Request, f *reportForm, lim intake.Limits) (intake.Submission, error) {
+	files, err := s.readMultipart(r, lim, f.Values)
+	f.Kept = files // even when refused: what arrived is kept for the next try
+	if err != nil {
+		return intake.Submission{}, err
+	}
 	v := f.Values
 	if v["website"] != "" { // the honeypot: hidden from people, filled in by bots
 		return intake.Submission{}, patchday.Errorf(patchday.ErrInvalid, "leave the field labelled “leave this empty” empty")

@@ -48,6 +48,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /report", s.handle(s.reportPage))
 	mux.Handle("POST /report", s.handle(s.submitReport))
 	mux.Handle("GET /r/{link}", s.handle(s.privateCase))
+	mux.Handle("POST /r/{link}/messages", s.handle(s.reporterMessage))
 
 	// Staff pages.
 	mux.Handle("GET /{$}", http.RedirectHandler("/staff/", http.StatusSeeOther))
@@ -59,6 +60,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /staff/{$}", s.staffPage("", s.dashboard))
 	mux.Handle("GET /staff/audit", s.staffPage(staff.RoleAdmin, s.auditPage))
 	mux.Handle("GET /staff/users", s.staffPage(staff.RoleAdmin, s.usersPage))
+	mux.Handle("GET /staff/cases", s.staffPage("", s.inbox))
+	mux.Handle("GET /staff/cases/{id}", s.staffPage("", s.staffCase))
+	mux.Handle("POST /staff/cases/{id}/messages", s.staffPage(staff.RoleTriager, s.staffMessage))
+	mux.Handle("GET /staff/cases/{id}/files/{sha256}", s.staffPage("", s.caseFile))
 	mux.Handle("GET /staff/products", s.staffPage("", s.productsPage))
 	mux.Handle("POST /staff/products", s.staffPage(staffRoleProducts, s.addProduct))
 	mux.Handle("POST /staff/products/versions", s.staffPage(staffRoleProducts, s.addVersion))
