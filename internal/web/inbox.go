@@ -50,7 +50,7 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request) error {
 		names[p.ID] = p.Name
 	}
 	states := map[string]bool{}
-	now := time.Now()
+	now := s.Now()
 	for _, c := range cs {
 		states[c.State] = true
 		if d.State != "" && c.State != d.State {
@@ -163,4 +163,3 @@ func (s *Server) caseFile(w http.ResponseWriter, r *http.Request) error {
 	_, err = io.Copy(w, f)
 	return err
 }
-

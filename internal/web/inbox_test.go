@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // report submits reportJSON with a title and returns the case id and the
@@ -42,6 +43,13 @@ func TestInboxAndCaseFiles(t *testing.T) {
 		t.Errorf("product=other&age=1d dropped a new case about an unlisted product")
 	}
 
+	h.clock.Advance(25 * time.Hour)
+	h.signIn("dev@example.com", "a long enough password") // the old session outlived its hour
+	dev = h.signIn("dev@example.com", "a long enough password")
+	if body := h.do(get("/staff/cases?age=1d", dev)).Body.String(); strings.Contains(body, id1) {
+		t.Errorf("age=1d shows a case opened 25 hours ago")
+	}
+
 	// The file from reportJSON, served only as a download and only for its case.
 	page := h.do(get("/staff/cases/"+id1, dev)).Body.String()
 	i := strings.Index(page, "/staff/cases/"+id1+"/files/")
@@ -65,6 +73,7 @@ func TestInboxAndCaseFiles(t *testing.T) {
 	}
 
 	// Replies: triagers only; an empty one is refused beside the field.
+	tri = h.signIn("tri@example.com", "a long enough password")
 	if rec := h.do(post("/staff/cases/"+id1+"/messages", url.Values{"body": {"hi"}}, dev)); rec.Code != 403 {
 		t.Errorf("developer replying: %d, want 403", rec.Code)
 	}

@@ -31,6 +31,8 @@ type Deps struct {
 	Products *product.Service
 	Intake   *intake.Service
 	Blobs    *blob.Store
+	// Now is the clock for ages shown on pages; nil means time.Now.
+	Now func() time.Time
 	// Disclosure is what /.well-known/security.txt publishes.
 	Disclosure Disclosure
 	Audit      audit.Store
@@ -57,6 +59,9 @@ func NewServer(d Deps) (*Server, error) {
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
+	}
+	if d.Now == nil {
+		d.Now = time.Now
 	}
 	s := &Server{Deps: d, pages: pages, misses: newMisses(20, time.Hour)}
 	mux := http.NewServeMux()

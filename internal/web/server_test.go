@@ -59,7 +59,7 @@ func newHarness(t testing.TB) *harness {
 	srv, err := NewServer(Deps{
 		Log: log, Staff: svc, Products: product.NewService(db, clk.Now), Audit: db, Blobs: blobs,
 		Intake: intake.NewService(db, intake.DefaultChecks, intake.DefaultLimits, intake.DefaultRateLimit, clk.Now), DB: db, Engine: db.Engine(), Version: "v0.0.0-test",
-		Registry: reg, Gatherer: reg, SessionTTL: sessionTTL,
+		Registry: reg, Gatherer: reg, SessionTTL: sessionTTL, Now: clk.Now,
 	})
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
