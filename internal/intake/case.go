@@ -106,6 +106,12 @@ func (s *Service) Submit(ctx context.Context, sub Submission, src Source, from s
 	if err != nil {
 		return Receipt{}, err
 	}
+	return s.submit(ctx, r, src, from)
+}
+
+// submit opens a case for a validated report.
+func (s *Service) submit(ctx context.Context, r Report, src Source, from string) (Receipt, error) {
+	now := s.now().UTC()
 	r.Source, r.From, r.ReceivedAt = src, from, now
 	switch p, err := s.store.ProductByName(ctx, r.Product); {
 	case err == nil:

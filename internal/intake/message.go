@@ -72,8 +72,12 @@ func (s *Service) ReporterMessage(ctx context.Context, link, body string, files 
 	if err != nil {
 		return Message{}, err
 	}
+	return s.addReporterMessage(ctx, c, body, files, from)
+}
+
+func (s *Service) addReporterMessage(ctx context.Context, c Case, body string, files []Attachment, from string) (Message, error) {
 	now := s.now().UTC()
-	m := Message{CaseID: c.ID, FromReporter: true, Author: "reporter", Body: body, Attachments: files, CreatedAt: now}
+	m := Message{CaseID: c.ID, FromReporter: true, Author: "reporter", Body: cleanText(body), Attachments: files, CreatedAt: now}
 	e := audit.New(audit.Actor{Who: "reporter", From: from}, now, "case.message", "case:"+c.Ref, "message from the reporter")
 	if err := s.store.AddMessage(ctx, &m, e); err != nil {
 		return Message{}, fmt.Errorf("store message on %s: %w", c.Ref, err)
