@@ -145,6 +145,12 @@ type Serve struct {
 	PolicyURL          string
 	AcknowledgmentsURL string
 	Languages          string
+	// SMTP intake: off unless SMTP is set.
+	SMTP         string
+	SMTPDomain   string
+	SMTPMaxBytes int64
+	SMTPCert     string
+	SMTPKey      string
 }
 
 // Flags registers the serve flags.
@@ -162,6 +168,11 @@ func (c *Serve) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.PolicyURL, "security-policy", "", "URL of the vulnerability disclosure policy, for security.txt")
 	fs.StringVar(&c.AcknowledgmentsURL, "security-acknowledgments", "", "URL of the page that thanks researchers, for security.txt")
 	fs.StringVar(&c.Languages, "security-languages", "en", "languages reports may be written in, comma-separated, for security.txt")
+	fs.StringVar(&c.SMTP, "smtp", "", "address for the SMTP intake listener, e.g. :25 (off when empty; needs --security-address)")
+	fs.StringVar(&c.SMTPDomain, "smtp-domain", "localhost", "host name the SMTP listener greets with")
+	fs.Int64Var(&c.SMTPMaxBytes, "smtp-max-bytes", 60<<20, "largest e-mail accepted, in bytes (larger ones get 552)")
+	fs.StringVar(&c.SMTPCert, "smtp-cert", "", "PEM certificate for STARTTLS on the SMTP listener (with --smtp-key)")
+	fs.StringVar(&c.SMTPKey, "smtp-key", "", "PEM private key for STARTTLS on the SMTP listener")
 }
 
 // Validate checks every serve setting and reports all problems at once.
@@ -198,6 +209,20 @@ func (c Serve) Validate() error {
 		if p, err := url.Parse(u.v); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
 			errs = append(errs, fmt.Sprintf("%s: %q is not an http(s) URL", u.flag, u.v))
 		}
+	}
+	if c.SMTP != "" {
+		if _, port, err := net.SplitHostPort(c.SMTP); err != nil || port == "" {
+			errs = append(errs, fmt.Sprintf("--smtp: %q is not host:port (e.g. :25)", c.SMTP))
+		}
+		if c.SecurityAddress == "" {
+			errs = append(errs, "--smtp: also set --security-address, the address the listener accepts mail for")
+		}
+	}
+	if (c.SMTPCert == "") != (c.SMTPKey == "") {
+		errs = append(errs, "--smtp-cert and --smtp-key: give both or neither")
+	}
+	if c.SMTPMaxBytes < 1<<10 {
+		errs = append(errs, "--smtp-max-bytes: must be at least 1024")
 	}
 	if c.SecurityAddress != "" {
 		if _, err := staff.NormalizeEmail(c.SecurityAddress); err != nil {
