@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/smtp"
 	"os"
 	"os/exec"
 	"regexp"
@@ -93,9 +94,17 @@ func TestExitCodes(t *testing.T) {
 
 // startServe runs `patchday serve` as a real process on data and returns
 // its base URL.
-func startServe(t *testing.T, data string) (*exec.Cmd, string) {
+func startServe(t *testing.T, data string, extra ...string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := command(t, "serve", "--data", data, "--http", "127.0.0.1:0", "--log-level", "warn")
+	cmd, base, _ := startServeOut(t, data, extra...)
+	return cmd, base
+}
+
+// startServeOut is startServe that also returns the lines printed before
+// the serving line (such as the SMTP listener's address).
+func startServeOut(t *testing.T, data string, extra ...string) (*exec.Cmd, string, string) {
+	t.Helper()
+	cmd := command(t, append([]string{"serve", "--data", data, "--http", "127.0.0.1:0", "--log-level", "warn"}, extra...)...)
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -103,14 +112,16 @@ func startServe(t *testing.T, data string) (*exec.Cmd, string) {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	sc := bufio.NewScanner(stdout)
 	re := regexp.MustCompile(`serving (http://\S+)`)
+	var before strings.Builder
 	for sc.Scan() {
 		if m := re.FindStringSubmatch(sc.Text()); m != nil {
 			go io.Copy(io.Discard, stdout)
-			return cmd, m[1]
+			return cmd, m[1], before.String()
 		}
+		before.WriteString(sc.Text() + "\n")
 	}
 	t.Fatal("the server printed no address")
-	return nil, ""
+	return nil, "", ""
 }
 
 // TestCrashAfterConfirmation: the server is killed (SIGKILL, no chance to
@@ -143,5 +154,39 @@ func TestCrashAfterConfirmation(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "Crash-safe intake") || !strings.Contains(string(page), "poc.txt") {
 		t.Errorf("after the crash the case answered %d:\n%s", resp.StatusCode, page)
+	}
+}
+
+// TestCrashAfter250: the server is killed the instant it answered 250 to
+// an e-mail; after a restart the report is there.
+func TestCrashAfter250(t *testing.T) {
+	data := t.TempDir()
+	cmd, _, out := startServeOut(t, data, "--smtp", "127.0.0.1:0", "--security-address", "security@example.com")
+	addr := regexp.MustCompile(`smtp://(\S+)`).FindStringSubmatch(out)
+	if addr == nil {
+		t.Fatalf("no SMTP address printed:\n%s", out)
+	}
+	msg := "From: ada@example.org\r\nTo: security@example.com\r\nSubject: Crash-safe mail\r\n\r\nThe updater is unsigned.\r\n"
+	if err := smtp.SendMail(addr[1], nil, "ada@example.org", []string{"security@example.com"}, []byte(msg)); err != nil {
+		t.Fatalf("send: %v", err) // SendMail returns only after the 250
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+
+	_, base := startServe(t, data)
+	tok, err := command(t, "token", "create", "--email", "admin@localhost", "--name", "t", "--data", data).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", base+"/api/v1/cases", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "Crash-safe mail") {
+		t.Errorf("after the crash the cases are:\n%s", b)
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/config"
 	"github.com/patchday/patchday/internal/intake"
+	"github.com/patchday/patchday/internal/mail"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
 	"github.com/patchday/patchday/internal/store"
@@ -83,15 +85,25 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 			c.AdminEmail, pw, base)
 	}
 
+	reports := intake.NewService(st, intake.DefaultChecks,
+		intake.Limits{MaxAttachments: c.MaxAttachments, MaxTotalBytes: c.MaxAttachmentBytes},
+		intake.RateLimit{Reports: c.ReportsPerHour, Per: time.Hour}, nil)
+	var smtpLn net.Listener
+	var mailSrv *mail.Server
+	if c.SMTP != "" {
+		if mailSrv, smtpLn, err = listenSMTP(c, reports, blobs, log); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h, err := web.NewServer(web.Deps{
 		Disclosure: web.Disclosure{PublicURL: c.PublicURL, SecurityAddress: c.SecurityAddress, PolicyURL: c.PolicyURL,
 			Acknowledgments: c.AcknowledgmentsURL, Languages: c.Languages},
 		Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
-		Intake: intake.NewService(st, intake.DefaultChecks,
-			intake.Limits{MaxAttachments: c.MaxAttachments, MaxTotalBytes: c.MaxAttachmentBytes},
-			intake.RateLimit{Reports: c.ReportsPerHour, Per: time.Hour}, nil), DB: st, Engine: st.Engine(), Version: version.String(),
+		Intake: reports, DB: st, Engine: st.Engine(), Version: version.String(),
 		Registry: reg, Gatherer: reg, SessionTTL: c.SessionTTL,
 	})
 	if err != nil {
@@ -104,6 +116,17 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	go func() { defer close(swept); sweepSessions(ctx, st, log) }()
 	defer func() { cancel(); <-swept }() // before st.Close
 
+	if mailSrv != nil {
+		mailed := make(chan struct{})
+		go func() {
+			defer close(mailed)
+			if err := mailSrv.Serve(ctx, smtpLn); err != nil {
+				log.Error("smtp intake stopped", "err", err)
+			}
+		}()
+		defer func() { cancel(); <-mailed }() // messages being filed finish before st.Close
+		fmt.Fprintf(e.stdout, "patchday takes e-mail for %s on smtp://%s\n", c.SecurityAddress, smtpLn.Addr())
+	}
 	fmt.Fprintf(e.stdout, "patchday %s serving %s (%s)\n", version.String(), base, describe(c.Store))
 	log.Info("serving", "addr", ln.Addr().String(), "db", st.Engine(), "data", c.Data)
 	return serveHTTP(ctx, ln, h, c.ShutdownTimeout, log)
@@ -160,4 +183,25 @@ func sweepSessions(ctx context.Context, st store.Store, log *slog.Logger) {
 		case <-t.C:
 		}
 	}
+}
+
+// listenSMTP prepares the SMTP intake listener for --smtp.
+func listenSMTP(c config.Serve, rcv mail.Receiver, blobs mail.Blobs, log *slog.Logger) (*mail.Server, net.Listener, error) {
+	cfg := mail.Config{Addr: c.SMTP, Domain: c.SMTPDomain, Addresses: []string{c.SecurityAddress}, MaxBytes: c.SMTPMaxBytes}
+	if c.SMTPCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.SMTPCert, c.SMTPKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--smtp-cert/--smtp-key: %w", err)
+		}
+		cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	srv, err := mail.New(cfg, rcv, blobs, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", c.SMTP)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen for SMTP on %s: %w (choose another with --smtp)", c.SMTP, err)
+	}
+	return srv, ln, nil
 }

@@ -6,7 +6,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"path"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -141,7 +140,7 @@ func (s *Server) readMultipart(r *http.Request, lim intake.Limits, values map[st
 				return files, err
 			}
 			budget -= ref.Size
-			files = append(files, intake.Attachment{Name: fileName(part.FileName()), ContentType: contentType(part.Header.Get("Content-Type")),
+			files = append(files, intake.Attachment{Name: intake.FileName(part.FileName()), ContentType: intake.ContentType(part.Header.Get("Content-Type")),
 				SHA256: ref.SHA256, Size: ref.Size})
 			continue
 		}
@@ -226,34 +225,5 @@ func (s *Server) keptAttachment(v string) (intake.Attachment, error) {
 	if st, err := fh.Stat(); err != nil || st.Size() != size {
 		return intake.Attachment{}, bad
 	}
-	return intake.Attachment{SHA256: parts[0], Size: size, ContentType: contentType(parts[2]), Name: fileName(parts[3])}, nil
-}
-
-// fileName keeps only the base name a browser sent, without path or
-// control characters, so it is safe to show and to offer as a download.
-func fileName(s string) string {
-	s = path.Base(strings.ReplaceAll(s, `\`, "/"))
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == '"' {
-			return -1
-		}
-		return r
-	}, s)
-	if s == "" || s == "." || s == "/" {
-		s = "attachment"
-	}
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
-}
-
-// contentType keeps a well-formed media type, else a generic one: it is
-// only ever used to label a download.
-func contentType(s string) string {
-	mt, _, err := mime.ParseMediaType(s)
-	if err != nil || strings.ContainsAny(mt, " ") {
-		return "application/octet-stream"
-	}
-	return mt
+	return intake.Attachment{SHA256: parts[0], Size: size, ContentType: intake.ContentType(parts[2]), Name: intake.FileName(parts[3])}, nil
 }

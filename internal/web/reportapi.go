@@ -110,7 +110,7 @@ func (s *Server) readReportJSON(r *http.Request, lim intake.Limits) (intake.Subm
 			return intake.Submission{}, err
 		}
 		budget -= ref.Size
-		sub.Attachments = append(sub.Attachments, intake.Attachment{Name: fileName(a.Name), ContentType: contentType(a.ContentType),
+		sub.Attachments = append(sub.Attachments, intake.Attachment{Name: intake.FileName(a.Name), ContentType: intake.ContentType(a.ContentType),
 			SHA256: ref.SHA256, Size: ref.Size})
 	}
 	return sub, nil
