@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -88,6 +89,18 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	reports := intake.NewService(st, intake.DefaultChecks,
 		intake.Limits{MaxAttachments: c.MaxAttachments, MaxTotalBytes: c.MaxAttachmentBytes},
 		intake.RateLimit{Reports: c.ReportsPerHour, Per: time.Hour}, nil)
+	if c.Relay != "" {
+		relay := &mail.Relay{Addr: c.Relay, From: c.SecurityAddress, Username: c.RelayUser, Password: c.RelayPassword}
+		public := strings.TrimRight(c.PublicURL, "/")
+		reports.UseMail(intake.Mail{
+			Sender:  relay,
+			ReplyTo: func(ref string) string { return mail.PlusAddress(c.SecurityAddress, ref) },
+			LinkURL: func(secret string) string { return public + "/r/" + secret },
+			Failed: func(ref string, err error) {
+				log.Warn("acknowledgement not e-mailed; the researcher has the link on screen", "case", ref, "err", err)
+			},
+		})
+	}
 	var smtpLn net.Listener
 	var mailSrv *mail.Server
 	if c.SMTP != "" {

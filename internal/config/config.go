@@ -151,6 +151,10 @@ type Serve struct {
 	SMTPMaxBytes int64
 	SMTPCert     string
 	SMTPKey      string
+	// Outbound mail through a relay: off unless Relay is set.
+	Relay         string
+	RelayUser     string
+	RelayPassword string
 }
 
 // Flags registers the serve flags.
@@ -173,6 +177,9 @@ func (c *Serve) Flags(fs *pflag.FlagSet) {
 	fs.Int64Var(&c.SMTPMaxBytes, "smtp-max-bytes", 60<<20, "largest e-mail accepted, in bytes (larger ones get 552)")
 	fs.StringVar(&c.SMTPCert, "smtp-cert", "", "PEM certificate for STARTTLS on the SMTP listener (with --smtp-key)")
 	fs.StringVar(&c.SMTPKey, "smtp-key", "", "PEM private key for STARTTLS on the SMTP listener")
+	fs.StringVar(&c.Relay, "smtp-relay", "", "host:port of the SMTP relay for outbound mail (acknowledgements, messages to researchers); off when empty")
+	fs.StringVar(&c.RelayUser, "smtp-relay-user", "", "user name for the relay (AUTH PLAIN, only over STARTTLS)")
+	fs.StringVar(&c.RelayPassword, "smtp-relay-password", "", "password for the relay; prefer the environment variable to the flag")
 }
 
 // Validate checks every serve setting and reports all problems at once.
@@ -216,6 +223,17 @@ func (c Serve) Validate() error {
 		}
 		if c.SecurityAddress == "" {
 			errs = append(errs, "--smtp: also set --security-address, the address the listener accepts mail for")
+		}
+	}
+	if c.Relay != "" {
+		if _, port, err := net.SplitHostPort(c.Relay); err != nil || port == "" {
+			errs = append(errs, fmt.Sprintf("--smtp-relay: %q is not host:port (e.g. mail.example.com:587)", c.Relay))
+		}
+		if c.SecurityAddress == "" {
+			errs = append(errs, "--smtp-relay: also set --security-address, the address mail is sent from")
+		}
+		if c.PublicURL == "" {
+			errs = append(errs, "--smtp-relay: also set --public-url, so mailed links point where researchers can reach")
 		}
 	}
 	if (c.SMTPCert == "") != (c.SMTPKey == "") {

@@ -82,7 +82,12 @@ type Service struct {
 	limits Limits
 	rate   RateLimit
 	now    func() time.Time
+	mail   Mail
 }
+
+// UseMail makes the service e-mail researchers: acknowledgements of new
+// reports, and the team's messages.
+func (s *Service) UseMail(m Mail) { s.mail = m }
 
 // NewService returns a Service; now may be nil for time.Now.
 func NewService(s Store, c Checks, lim Limits, rate RateLimit, now func() time.Time) *Service {
@@ -125,7 +130,9 @@ func (s *Service) submit(ctx context.Context, r Report, src Source, from string)
 	if err := s.store.CreateCase(ctx, &c, r, hash, e); err != nil {
 		return Receipt{}, fmt.Errorf("store report: %w", err)
 	}
-	return Receipt{Ref: c.Ref, Link: link}, nil
+	rc := Receipt{Ref: c.Ref, Link: link}
+	s.acknowledge(ctx, r, rc)
+	return rc, nil
 }
 
 func (s *Service) checkRate(ctx context.Context, from string, now time.Time) error {

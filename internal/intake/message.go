@@ -27,9 +27,31 @@ type Message struct {
 	Mail string
 }
 
-// MailNotSent marks a staff message recorded while no outbound mail relay
-// is configured.
-const MailNotSent = "not sent"
+// Mail states of a staff message.
+const (
+	MailNotSent = "not sent" // no outbound mail is configured
+	MailSending = "sending"  // recorded, being handed to the relay
+	MailSent    = "sent"     // the relay accepted it
+	// A failed delivery is recorded as "failed: " and the reason.
+)
+
+// Mailer sends outbound mail. replyTo is where the reader's answer goes.
+type Mailer interface {
+	Send(ctx context.Context, to, replyTo, subject, text string) error
+}
+
+// Mail is how the service reaches researchers by e-mail.
+type Mail struct {
+	Sender Mailer
+	// ReplyTo returns the address that threads replies onto a case, e.g.
+	// security+PD-2026-0001@example.com.
+	ReplyTo func(ref string) string
+	// LinkURL turns a private link's secret into the full URL to mail.
+	LinkURL func(secret string) string
+	// Failed is told when an acknowledgement could not be sent; the case
+	// stands either way (the researcher has the link on screen).
+	Failed func(ref string, err error)
+}
 
 // MessageStore keeps the thread.
 type MessageStore interface {
@@ -37,6 +59,8 @@ type MessageStore interface {
 	AddMessage(ctx context.Context, m *Message, e audit.Entry) error
 	// CaseMessages returns a case's thread, oldest first.
 	CaseMessages(ctx context.Context, caseID int64) ([]Message, error)
+	// SetMessageMail records how a message's e-mail delivery went.
+	SetMessageMail(ctx context.Context, id int64, status string) error
 }
 
 func checkBody(body string, files []Attachment, lim Limits) (string, error) {
@@ -99,11 +123,54 @@ func (s *Service) StaffMessage(ctx context.Context, by audit.Actor, ref, body st
 	}
 	now := s.now().UTC()
 	m := Message{CaseID: c.ID, Author: by.Who, Body: body, CreatedAt: now, Mail: MailNotSent}
+	if s.mail.Sender != nil {
+		m.Mail = MailSending
+	}
 	e := audit.New(by, now, "case.message", "case:"+c.Ref, "message to the reporter")
 	if err := s.store.AddMessage(ctx, &m, e); err != nil {
 		return Message{}, fmt.Errorf("store message on %s: %w", c.Ref, err)
 	}
+	if s.mail.Sender == nil {
+		return m, nil
+	}
+	// The message is stored first: the researcher reads it on the private
+	// page whatever the mail does.
+	rs, err := s.store.CaseReports(ctx, c.ID)
+	if err != nil || len(rs) == 0 {
+		return m, err
+	}
+	m.Mail = MailSent
+	text := body + "\n\n-- \nReply to this e-mail, or write on your case's private page (its link was given when you reported).\n"
+	if err := s.mail.Sender.Send(ctx, rs[0].Email, s.mail.ReplyTo(c.Ref), "["+c.Ref+"] "+c.Title, text); err != nil {
+		m.Mail = "failed: " + err.Error()
+	}
+	if err := s.store.SetMessageMail(ctx, m.ID, m.Mail); err != nil {
+		return m, err
+	}
 	return m, nil
+}
+
+// acknowledge e-mails a new case's id and private link to its reporter,
+// when outbound mail is configured.
+func (s *Service) acknowledge(ctx context.Context, r Report, rc Receipt) {
+	if s.mail.Sender == nil {
+		return
+	}
+	linkURL := s.mail.LinkURL(rc.Link)
+	text := fmt.Sprintf(`Thank you for your report "%s".
+
+It is case %s. You can follow it, answer our questions and send more files
+at your private link:
+
+  %s
+
+Keep this link to yourself: anyone who has it can read the case. You can
+also reply to this e-mail; keep %s in the subject.
+`, r.Title, rc.Ref, linkURL, rc.Ref)
+	err := s.mail.Sender.Send(ctx, r.Email, s.mail.ReplyTo(rc.Ref), "["+rc.Ref+"] We received your report", text)
+	if err != nil && s.mail.Failed != nil {
+		s.mail.Failed(rc.Ref, err)
+	}
 }
 
 // Messages returns a case's thread, oldest first.

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/patchday/patchday"
@@ -98,8 +99,15 @@ func (s *Server) renderStaffCase(w http.ResponseWriter, r *http.Request, code in
 	}
 	d.Staff, d.CanReply, d.Body = true, userFrom(r.Context()).Roles.Has(staff.RoleTriager), body
 	p.Title, p.Data = "Case "+c.Ref, d
-	if r.URL.Query().Get("sent") != "" && p.Flash == "" {
-		p.Flash = "Your message was added to the case. It was not e-mailed: outbound mail is not configured; the researcher sees it on their private page."
+	if p.Flash == "" {
+		switch r.URL.Query().Get("sent") {
+		case "mailed":
+			p.Flash = "Your message was added to the case and e-mailed to the researcher."
+		case "failed":
+			p.Flash = "Your message was added to the case, but the e-mail to the researcher failed (see the message); they still see it on their private page."
+		case "1":
+			p.Flash = "Your message was added to the case. It was not e-mailed: outbound mail is not configured; the researcher sees it on their private page."
+		}
 	}
 	s.render(w, r, code, "case.html", p)
 	return nil
@@ -110,13 +118,20 @@ func (s *Server) staffMessage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	body := r.PostForm.Get("body")
-	_, err := s.Intake.StaffMessage(r.Context(), actor(r), r.PathValue("id"), body)
+	m, err := s.Intake.StaffMessage(r.Context(), actor(r), r.PathValue("id"), body)
 	if errors.Is(err, patchday.ErrInvalid) {
 		return s.renderStaffCase(w, r, http.StatusUnprocessableEntity, page{Flash: patchday.Summary(err), Fields: formFields(err, "body")}, body)
 	} else if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/staff/cases/"+r.PathValue("id")+"?sent=1#thread", http.StatusSeeOther)
+	sent := "1"
+	switch {
+	case m.Mail == intake.MailSent:
+		sent = "mailed"
+	case strings.HasPrefix(m.Mail, "failed"):
+		sent = "failed"
+	}
+	http.Redirect(w, r, "/staff/cases/"+r.PathValue("id")+"?sent="+sent+"#thread", http.StatusSeeOther)
 	return nil
 }
 

@@ -26,6 +26,11 @@ func (s *Store) AddMessage(ctx context.Context, m *intake.Message, e audit.Entry
 	})
 }
 
+// SetMessageMail records a message's e-mail delivery.
+func (s *Store) SetMessageMail(ctx context.Context, id int64, status string) error {
+	return mustAffect(s.write.ExecContext(ctx, "UPDATE case_messages SET mail = ? WHERE id = ?", status, id))
+}
+
 // CaseMessages returns a case's thread, oldest first, with files.
 func (s *Store) CaseMessages(ctx context.Context, caseID int64) ([]intake.Message, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id, case_id, from_reporter, author, body, mail, created_at

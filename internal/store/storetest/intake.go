@@ -147,6 +147,13 @@ func testMessages(t *testing.T, s store.Store, _ Harness) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("CaseMessages (-want +got):\n%s", diff)
 	}
+	if err := s.SetMessageMail(ctx, want[1].ID, intake.MailSent); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.CaseMessages(ctx, c.ID); got[1].Mail != intake.MailSent {
+		t.Errorf("after SetMessageMail the status is %q", got[1].Mail)
+	}
+	wantKind(t, "SetMessageMail(missing)", s.SetMessageMail(ctx, 9999, "sent"), patchday.ErrNotFound)
 	orphan := intake.Message{CaseID: 9999, Author: "x", Body: "x", CreatedAt: t0}
 	wantKind(t, "message on a missing case", s.AddMessage(ctx, &orphan, entry("case.message", "x")), patchday.ErrNotFound)
 	if none, err := s.CaseMessages(ctx, 9999); err != nil || len(none) != 0 {
