@@ -52,6 +52,9 @@ type Store interface {
 	CaseByLink(ctx context.Context, linkHash string) (Case, error)
 	// CaseReports returns a case's reports, oldest first.
 	CaseReports(ctx context.Context, caseID int64) ([]Report, error)
+	// SetCredit changes how the case's reporter is credited (on its first
+	// report), with e.
+	SetCredit(ctx context.Context, caseID int64, c Credit, e audit.Entry) error
 	// ProductByName finds the known product a report names.
 	ProductByName(ctx context.Context, name string) (product.Product, error)
 	// ReportTimesFrom returns when reports from this address arrived since.

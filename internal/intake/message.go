@@ -177,3 +177,28 @@ also reply to this e-mail; keep %s in the subject.
 func (s *Service) Messages(ctx context.Context, caseID int64) ([]Message, error) {
 	return s.store.CaseMessages(ctx, caseID)
 }
+
+// SetCredit changes, from the private page, how the researcher wants to
+// be credited in the advisory.
+func (s *Service) SetCredit(ctx context.Context, link, name, handle string, anonymous bool, from string) error {
+	c, _, err := s.Open(ctx, link)
+	if err != nil {
+		return err
+	}
+	cr := Credit{Name: clean(name), Handle: clean(handle), Anonymous: anonymous}
+	p := patchday.Problems{}
+	if utf8.RuneCountInString(cr.Name) > maxShort {
+		p.Add("credit_name", fmt.Sprintf("a name is at most %d characters", maxShort))
+	}
+	if utf8.RuneCountInString(cr.Handle) > maxShort {
+		p.Add("credit_handle", fmt.Sprintf("a handle is at most %d characters", maxShort))
+	}
+	if cr.Anonymous && (cr.Name != "" || cr.Handle != "") {
+		p.Add("anonymous", "choose either anonymous credit or a name or handle, not both")
+	}
+	if err := p.Err("the credit was not changed"); err != nil {
+		return err
+	}
+	e := audit.New(audit.Actor{Who: "reporter", From: from}, s.now(), "case.credit", "case:"+c.Ref, "credit preference changed")
+	return s.store.SetCredit(ctx, c.ID, cr, e)
+}

@@ -65,8 +65,11 @@ func (s *Server) privateCase(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := page{Title: "Case " + c.Ref, Data: d}
-	if r.URL.Query().Get("sent") != "" {
+	switch {
+	case r.URL.Query().Get("sent") != "":
 		p.Flash = "Your message was added to the case."
+	case r.URL.Query().Get("credit") != "":
+		p.Flash = "Your credit preference was saved."
 	}
 	s.render(w, r, http.StatusOK, "case.html", p)
 	return nil
@@ -158,4 +161,30 @@ func (m *misses) add(from string, now time.Time) {
 		clear(m.by)
 	}
 	m.by[from] = append(m.recent(from, now), now)
+}
+
+// reporterCredit saves the researcher's credit preference.
+func (s *Server) reporterCredit(w http.ResponseWriter, r *http.Request) error {
+	if err := parseSmallForm(w, r); err != nil {
+		return err
+	}
+	c, rs, err := s.openLink(r)
+	if err != nil {
+		return err
+	}
+	f := r.PostForm
+	err = s.Intake.SetCredit(r.Context(), r.PathValue("link"), f.Get("credit_name"), f.Get("credit_handle"), f.Get("anonymous") != "", remote(r))
+	if errors.Is(err, patchday.ErrInvalid) {
+		d, lerr := s.loadCase(r, c, rs)
+		if lerr != nil {
+			return lerr
+		}
+		s.render(w, r, http.StatusUnprocessableEntity, "case.html", page{Title: "Case " + c.Ref, Data: d,
+			Flash: patchday.Summary(err), Fields: patchday.FieldErrors(err)})
+		return nil
+	} else if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/r/"+r.PathValue("link")+"?credit=1#credit", http.StatusSeeOther)
+	return nil
 }

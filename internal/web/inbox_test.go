@@ -101,3 +101,26 @@ func TestInboxAndCaseFiles(t *testing.T) {
 		t.Errorf("message to a wrong link: %d, want 404", rec.Code)
 	}
 }
+
+func TestCreditFromPrivatePage(t *testing.T) {
+	h := newHarness(t)
+	_, link := h.report("Credit me")
+	rec := h.do(post(link+"/credit", url.Values{"credit_name": {"Ada"}, "anonymous": {"1"}}, ""))
+	if rec.Code != 422 || !strings.Contains(rec.Body.String(), "not both") {
+		t.Errorf("anonymous and named: %d", rec.Code)
+	}
+	rec = h.do(post(link+"/credit", url.Values{"credit_name": {"Ada Lovelace"}, "credit_handle": {"@ada"}}, ""))
+	if rec.Code != 303 {
+		t.Fatalf("credit: %d %s", rec.Code, rec.Body)
+	}
+	body := h.do(get(link, "")).Body.String()
+	if !strings.Contains(body, `value="Ada Lovelace"`) || !strings.Contains(body, "saved") && !strings.Contains(body, "Ada Lovelace @ada") {
+		t.Errorf("the page does not show the new credit")
+	}
+	if rec := h.do(post("/r/pdr_"+strings.Repeat("B", 43)+"/credit", url.Values{"credit_name": {"x"}}, "")); rec.Code != 404 {
+		t.Errorf("credit through a wrong link: %d, want 404", rec.Code)
+	}
+	if acts := h.auditActions(); acts[len(acts)-1] != "case.credit" {
+		t.Errorf("last audit entry %q", acts[len(acts)-1])
+	}
+}

@@ -49,6 +49,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /report", s.handle(s.submitReport))
 	mux.Handle("GET /r/{link}", s.handle(s.privateCase))
 	mux.Handle("POST /r/{link}/messages", s.handle(s.reporterMessage))
+	mux.Handle("POST /r/{link}/credit", s.handle(s.reporterCredit))
 
 	// Staff pages.
 	mux.Handle("GET /{$}", http.RedirectHandler("/staff/", http.StatusSeeOther))

@@ -26,6 +26,18 @@ func (s *Store) AddMessage(ctx context.Context, m *intake.Message, e audit.Entry
 	})
 }
 
+// SetCredit changes the credit on a case's first report.
+func (s *Store) SetCredit(ctx context.Context, caseID int64, c intake.Credit, e audit.Entry) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		err := mustAffect(tx.ExecContext(ctx, `UPDATE reports SET credit_name = ?, credit_handle = ?, anonymous = ?
+			WHERE id = (SELECT min(id) FROM reports WHERE case_id = ?)`, c.Name, c.Handle, c.Anonymous, caseID))
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, e)
+	})
+}
+
 // SetMessageMail records a message's e-mail delivery.
 func (s *Store) SetMessageMail(ctx context.Context, id int64, status string) error {
 	return mustAffect(s.write.ExecContext(ctx, "UPDATE case_messages SET mail = ? WHERE id = ?", status, id))

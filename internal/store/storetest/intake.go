@@ -154,6 +154,14 @@ func testMessages(t *testing.T, s store.Store, _ Harness) {
 		t.Errorf("after SetMessageMail the status is %q", got[1].Mail)
 	}
 	wantKind(t, "SetMessageMail(missing)", s.SetMessageMail(ctx, 9999, "sent"), patchday.ErrNotFound)
+	credit := intake.Credit{Name: "Ada Lovelace", Handle: "@ada"}
+	if err := s.SetCredit(ctx, c.ID, credit, entry("case.credit", "case:"+c.Ref)); err != nil {
+		t.Fatal(err)
+	}
+	if rs, _ := s.CaseReports(ctx, c.ID); rs[0].Credit != credit {
+		t.Errorf("credit after SetCredit: %+v", rs[0].Credit)
+	}
+	wantKind(t, "SetCredit(missing case)", s.SetCredit(ctx, 9999, credit, entry("case.credit", "x")), patchday.ErrNotFound)
 	orphan := intake.Message{CaseID: 9999, Author: "x", Body: "x", CreatedAt: t0}
 	wantKind(t, "message on a missing case", s.AddMessage(ctx, &orphan, entry("case.message", "x")), patchday.ErrNotFound)
 	if none, err := s.CaseMessages(ctx, 9999); err != nil || len(none) != 0 {
