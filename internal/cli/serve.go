@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/patchday/patchday/internal/config"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/mail"
+	"github.com/patchday/patchday/internal/pgp"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
 	"github.com/patchday/patchday/internal/store"
@@ -56,6 +58,15 @@ created and its one-time password printed here.`,
 
 func serve(ctx context.Context, e *env, c config.Serve) error {
 	log := e.logger()
+	// The key first: a server that cannot read its mail should not start.
+	var key *pgp.Key
+	if c.PGPKey != "" {
+		var err error
+		if key, err = loadPGP(c.PGPKey, c.PGPPassphrase); err != nil {
+			return err
+		}
+		log.Info("OpenPGP key loaded", "fingerprint", key.Fingerprint(), "file", c.PGPKey)
+	}
 	st, err := openStore(ctx, c.Store)
 	if err != nil {
 		return err
@@ -104,7 +115,7 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	var smtpLn net.Listener
 	var mailSrv *mail.Server
 	if c.SMTP != "" {
-		if mailSrv, smtpLn, err = listenSMTP(c, reports, blobs, log); err != nil {
+		if mailSrv, smtpLn, err = listenSMTP(c, reports, blobs, key, log); err != nil {
 			ln.Close()
 			return err
 		}
@@ -112,10 +123,13 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	disclosure := web.Disclosure{PublicURL: c.PublicURL, SecurityAddress: c.SecurityAddress, PolicyURL: c.PolicyURL,
+		Acknowledgments: c.AcknowledgmentsURL, Languages: c.Languages}
+	if key != nil {
+		disclosure.PGPPublicKey = key.PublicArmored()
+	}
 	h, err := web.NewServer(web.Deps{
-		Disclosure: web.Disclosure{PublicURL: c.PublicURL, SecurityAddress: c.SecurityAddress, PolicyURL: c.PolicyURL,
-			Acknowledgments: c.AcknowledgmentsURL, Languages: c.Languages},
-		Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
+		Disclosure: disclosure, Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
 		Intake: reports, DB: st, Engine: st.Engine(), Version: version.String(),
 		Registry: reg, Gatherer: reg, SessionTTL: c.SessionTTL,
 	})
@@ -139,6 +153,13 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 		}()
 		defer func() { cancel(); <-mailed }() // messages being filed finish before st.Close
 		fmt.Fprintf(e.stdout, "patchday takes e-mail for %s on smtp://%s\n", c.SecurityAddress, smtpLn.Addr())
+	}
+	if key != nil {
+		public := base
+		if c.PublicURL != "" {
+			public = strings.TrimRight(c.PublicURL, "/")
+		}
+		fmt.Fprintf(e.stdout, "patchday publishes OpenPGP key %s at %s/.well-known/pgp-key.asc\n", key.Fingerprint(), public)
 	}
 	fmt.Fprintf(e.stdout, "patchday %s serving %s (%s)\n", version.String(), base, describe(c.Store))
 	log.Info("serving", "addr", ln.Addr().String(), "db", st.Engine(), "data", c.Data)
@@ -198,9 +219,29 @@ func sweepSessions(ctx context.Context, st store.Store, log *slog.Logger) {
 	}
 }
 
-// listenSMTP prepares the SMTP intake listener for --smtp.
-func listenSMTP(c config.Serve, rcv mail.Receiver, blobs mail.Blobs, log *slog.Logger) (*mail.Server, net.Listener, error) {
+// loadPGP reads and unlocks the key of --pgp-key.
+func loadPGP(path, passphrase string) (*pgp.Key, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--pgp-key: cannot read the key file: %w", err)
+	}
+	key, err := pgp.Load(b, []byte(passphrase))
+	if errors.Is(err, pgp.ErrPassphrase) {
+		return nil, fmt.Errorf("--pgp-key %s: %w; give its passphrase in %s (or --pgp-passphrase)", path, err, config.EnvName("pgp-passphrase"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--pgp-key %s: %w", path, err)
+	}
+	return key, nil
+}
+
+// listenSMTP prepares the SMTP intake listener for --smtp; key, when not
+// nil, decrypts mail encrypted to it.
+func listenSMTP(c config.Serve, rcv mail.Receiver, blobs mail.Blobs, key *pgp.Key, log *slog.Logger) (*mail.Server, net.Listener, error) {
 	cfg := mail.Config{Addr: c.SMTP, Domain: c.SMTPDomain, Addresses: []string{c.SecurityAddress}, MaxBytes: c.SMTPMaxBytes}
+	if key != nil { // not a nil *pgp.Key in a non-nil interface
+		cfg.PGP = key
+	}
 	if c.SMTPCert != "" {
 		cert, err := tls.LoadX509KeyPair(c.SMTPCert, c.SMTPKey)
 		if err != nil {

@@ -155,6 +155,11 @@ type Serve struct {
 	Relay         string
 	RelayUser     string
 	RelayPassword string
+	// PGPKey is a file holding the armored OpenPGP private key that
+	// researchers encrypt reports to; its public key is published, and
+	// mail encrypted to it decrypted. Off unless set.
+	PGPKey        string
+	PGPPassphrase string
 }
 
 // Flags registers the serve flags.
@@ -180,6 +185,8 @@ func (c *Serve) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Relay, "smtp-relay", "", "host:port of the SMTP relay for outbound mail (acknowledgements, messages to researchers); off when empty")
 	fs.StringVar(&c.RelayUser, "smtp-relay-user", "", "user name for the relay (AUTH PLAIN, only over STARTTLS)")
 	fs.StringVar(&c.RelayPassword, "smtp-relay-password", "", "password for the relay; prefer the environment variable to the flag")
+	fs.StringVar(&c.PGPKey, "pgp-key", "", "file with the armored OpenPGP private key reports are encrypted to (gpg --armor --export-secret-keys KEYID): e-mail to it is decrypted, and its public key published at /.well-known/pgp-key.asc")
+	fs.StringVar(&c.PGPPassphrase, "pgp-passphrase", "", "passphrase of --pgp-key, if it is protected; prefer the environment variable to the flag, which others on the host can see")
 }
 
 // Validate checks every serve setting and reports all problems at once.
@@ -241,6 +248,9 @@ func (c Serve) Validate() error {
 	}
 	if c.SMTPMaxBytes < 1<<10 {
 		errs = append(errs, "--smtp-max-bytes: must be at least 1024")
+	}
+	if c.PGPPassphrase != "" && c.PGPKey == "" {
+		errs = append(errs, "--pgp-passphrase: also set --pgp-key, the key file it unlocks")
 	}
 	if c.SecurityAddress != "" {
 		if _, err := staff.NormalizeEmail(c.SecurityAddress); err != nil {

@@ -87,6 +87,12 @@ func TestBindEnv(t *testing.T) {
 			want: func(*config.Serve) {},
 		},
 		{
+			name: "the PGP passphrase from the environment",
+			args: []string{"--pgp-key", "/etc/patchday/pgp.asc"},
+			env:  map[string]string{"PATCHDAY_PGP_PASSPHRASE": "correct horse"},
+			want: func(c *config.Serve) { c.PGPKey, c.PGPPassphrase = "/etc/patchday/pgp.asc", "correct horse" },
+		},
+		{
 			name: "empty env is unset",
 			env:  map[string]string{"PATCHDAY_DATA": "", "PATCHDAY_SESSION_TTL": ""},
 			want: func(*config.Serve) {},
@@ -270,6 +276,8 @@ func TestServeValidate(t *testing.T) {
 		{name: "negative sessions", change: func(c *config.Serve) { c.SessionTTL = -time.Hour }, wantErr: []string{"--session-ttl"}},
 		{name: "no shutdown timeout", change: func(c *config.Serve) { c.ShutdownTimeout = 0 }, wantErr: []string{"--shutdown-timeout: must be positive"}},
 		{name: "bad store", change: func(c *config.Serve) { c.DB = "mysql://x" }, wantErr: []string{"--db"}},
+		{name: "PGP key", change: func(c *config.Serve) { c.PGPKey, c.PGPPassphrase = "/etc/patchday/pgp.asc", "secret" }},
+		{name: "PGP passphrase without a key", change: func(c *config.Serve) { c.PGPPassphrase = "secret" }, wantErr: []string{"--pgp-passphrase: also set --pgp-key"}},
 		{
 			name: "every problem at once",
 			change: func(c *config.Serve) {

@@ -7,4 +7,7 @@ type (
 )
 
 // Parse decodes a raw message, for the tests.
-func Parse(raw []byte) Message { return parse(raw) }
+func Parse(raw []byte) Message { return parse(raw, nil) }
+
+// ParseDecrypt decodes and decrypts a raw message, for the tests.
+func ParseDecrypt(raw []byte, dec Decrypter) Message { return parse(raw, dec) }

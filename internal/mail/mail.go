@@ -50,6 +50,9 @@ type Config struct {
 	Addresses []string
 	MaxBytes  int64       // the largest message accepted
 	TLS       *tls.Config // when set, STARTTLS is offered
+	// PGP, when set, decrypts mail encrypted to the vendor's OpenPGP key,
+	// PGP/MIME or inline; the raw message is kept encrypted.
+	PGP Decrypter
 }
 
 // Timeouts and limits. RFC 5321 (4.5.3.2) has servers wait at least five
@@ -420,7 +423,7 @@ func (s *session) Data(r io.Reader) error {
 
 // file stores a received message and its files and files it with intake.
 func (s *Server) file(ctx context.Context, mailFrom string, to []string, remote string, raw []byte) error {
-	m := parse(raw)
+	m := parse(raw, s.cfg.PGP)
 	e := intake.Email{From: m.From, To: to, Subject: m.Subject, Text: m.Text, Remote: remote}
 	if e.From == "" {
 		e.From = mailFrom
@@ -451,8 +454,14 @@ func (s *Server) file(ctx context.Context, mailFrom string, to []string, remote 
 		s.log.Error("e-mail not filed", "from", e.From, "remote", remote, "err", err)
 		return errTemporary
 	}
+	if m.DecryptErr != nil {
+		// Filed all the same, with a note in the text: nothing sent is lost.
+		s.log.Warn("e-mail received but not decrypted", "case", caseRef, "threaded", threaded, "from", e.From, "remote", remote,
+			"attachments", len(e.Attachments), "bytes", len(raw), "err", m.DecryptErr)
+		return nil
+	}
 	s.log.Info("e-mail received", "case", caseRef, "threaded", threaded, "from", e.From, "remote", remote,
-		"attachments", len(e.Attachments), "bytes", len(raw))
+		"attachments", len(e.Attachments), "bytes", len(raw), "decrypted", m.Encrypted)
 	return nil
 }
 

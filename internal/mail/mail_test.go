@@ -71,13 +71,19 @@ type server struct {
 
 func start(t *testing.T, rcv mail.Receiver, tlsConfig *tls.Config) *server {
 	t.Helper()
+	return startConfig(t, rcv, mail.Config{TLS: tlsConfig}, t.Output())
+}
+
+// startConfig starts a server with cfg's TLS and PGP, logging to logTo.
+func startConfig(t *testing.T, rcv mail.Receiver, cfg mail.Config, logTo io.Writer) *server {
+	t.Helper()
 	blobs, err := blob.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(t.Output(), nil))
-	srv, err := mail.New(mail.Config{Domain: "mx.example.com", Addresses: []string{"security@example.com", "PSIRT@example.net"},
-		MaxBytes: maxBytes, TLS: tlsConfig}, rcv, blobs, log)
+	log := slog.New(slog.NewTextHandler(logTo, nil))
+	cfg.Domain, cfg.Addresses, cfg.MaxBytes = "mx.example.com", []string{"security@example.com", "PSIRT@example.net"}, maxBytes
+	srv, err := mail.New(cfg, rcv, blobs, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,11 @@ type message struct {
 	Subject string
 	Text    string // plain text; HTML-only mail converted
 	Files   []file
+	// Encrypted is set when the message held OpenPGP-encrypted content
+	// (and a Decrypter was given); DecryptErr says why some of it could
+	// not be decrypted.
+	Encrypted  bool
+	DecryptErr error
 }
 
 // file is an attachment or inline file as the sender sent it.
@@ -50,9 +55,10 @@ func newParser(raw bool) *enmime.Parser {
 	)
 }
 
-// parse decodes a raw message. It never fails: what cannot be decoded
-// stays in the raw message, which is kept beside the report.
-func parse(raw []byte) message {
+// parse decodes a raw message, and with dec decrypts what is encrypted
+// with OpenPGP. It never fails: what cannot be decoded or decrypted stays
+// in the raw message, which is kept beside the report.
+func parse(raw []byte, dec Decrypter) message {
 	env, err := parser.ReadEnvelope(bytes.NewReader(raw))
 	if err != nil {
 		return parseHeader(raw)
@@ -62,6 +68,9 @@ func parse(raw []byte) message {
 		m.From = oneLine(as[0].Address)
 	}
 	m.Files = files(env, raw)
+	if dec != nil {
+		decrypt(&m, env, dec)
+	}
 	return m
 }
 

@@ -45,6 +45,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Researchers: no account, no JavaScript needed.
 	mux.HandleFunc("GET /.well-known/security.txt", s.securityTxt)
 	mux.Handle("GET /security.txt", http.RedirectHandler("/.well-known/security.txt", http.StatusMovedPermanently))
+	mux.Handle("GET /.well-known/pgp-key.asc", s.handle(s.pgpKey)) // security.txt names it: pgpKeyPath
 	mux.Handle("GET /report", s.handle(s.reportPage))
 	mux.Handle("POST /report", s.handle(s.submitReport))
 	mux.Handle("GET /r/{link}", s.handle(s.privateCase))

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/patchday/patchday"
 )
 
 // Disclosure is what security.txt publishes (RFC 9116).
@@ -16,7 +18,13 @@ type Disclosure struct {
 	PolicyURL       string
 	Acknowledgments string
 	Languages       string
+	// PGPPublicKey is the armored OpenPGP key researchers encrypt reports
+	// to, served at /.well-known/pgp-key.asc; nil means none.
+	PGPPublicKey []byte
 }
+
+// pgpKeyPath is where the OpenPGP key is published.
+const pgpKeyPath = "/.well-known/pgp-key.asc"
 
 // base returns the public base URL for links, without a trailing slash.
 func (s *Server) base(r *http.Request) string {
@@ -42,6 +50,9 @@ func (s *Server) securityTxt(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(&b, "Contact: mailto:%s\n", d.SecurityAddress)
 	}
 	fmt.Fprintf(&b, "Expires: %s\n", time.Now().UTC().AddDate(1, 0, 0).Truncate(time.Hour).Format(time.RFC3339))
+	if len(d.PGPPublicKey) > 0 {
+		fmt.Fprintf(&b, "Encryption: %s%s\n", base, pgpKeyPath)
+	}
 	if d.Acknowledgments != "" {
 		fmt.Fprintf(&b, "Acknowledgments: %s\n", d.Acknowledgments)
 	}
@@ -55,4 +66,15 @@ func (s *Server) securityTxt(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	_, _ = w.Write([]byte(b.String()))
+}
+
+// pgpKey serves the OpenPGP key that security.txt names under Encryption.
+func (s *Server) pgpKey(w http.ResponseWriter, r *http.Request) error {
+	if len(s.Disclosure.PGPPublicKey) == 0 {
+		return patchday.Errorf(patchday.ErrNotFound, "this server publishes no OpenPGP key; see /.well-known/security.txt for how to report")
+	}
+	w.Header().Set("Content-Type", "application/pgp-keys")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(s.Disclosure.PGPPublicKey)
+	return nil
 }

@@ -33,7 +33,8 @@ type Deps struct {
 	Blobs    *blob.Store
 	// Now is the clock for ages shown on pages; nil means time.Now.
 	Now func() time.Time
-	// Disclosure is what /.well-known/security.txt publishes.
+	// Disclosure is what /.well-known/security.txt publishes, and the
+	// OpenPGP key at /.well-known/pgp-key.asc.
 	Disclosure Disclosure
 	Audit      audit.Store
 	DB         Pinger
