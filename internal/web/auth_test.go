@@ -336,8 +336,8 @@ func TestNoSession(t *testing.T) {
 	if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), "please sign in first") {
 		t.Errorf("POST without a session: %d, want 401 asking to sign in:\n%s", rec.Code, rec.Body)
 	}
-	if rec := h.do(get("/", "")); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/staff/" {
-		t.Errorf("GET /: %d to %q, want 303 to /staff/", rec.Code, rec.Header().Get("Location"))
+	if rec := h.do(get("/", "")); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/report" {
+		t.Errorf("GET /: %d to %q, want 303 to the report form", rec.Code, rec.Header().Get("Location"))
 	}
 }
 

@@ -53,7 +53,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /r/{link}/credit", s.handle(s.reporterCredit))
 
 	// Staff pages.
-	mux.Handle("GET /{$}", http.RedirectHandler("/staff/", http.StatusSeeOther))
+	// The root is the public face: researchers arriving there find the form.
+	mux.Handle("GET /{$}", http.RedirectHandler("/report", http.StatusSeeOther))
 	mux.Handle("GET /staff/signin", s.handle(s.signinPage))
 	mux.Handle("POST /staff/signin", s.handle(s.signin))
 	mux.Handle("POST /staff/signout", s.staffPage("", s.signout))
