@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -38,6 +39,14 @@ func TestBrowserReport(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#email"), "ada@example.org"),
 		chromedp.SetUploadFiles(chromedp.CSS("#attachments"), []string{poc}),
 	)
+	// With JavaScript, the score appears as the vector is typed.
+	deadline := time.Now().Add(10 * time.Second)
+	for b.Text("#cvss-score") != "Score: 5.4 Medium (CVSS 3.1)" {
+		if time.Now().After(deadline) {
+			t.Fatalf("live CVSS score = %q, want 5.4 Medium", b.Text("#cvss-score"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	// The steps to reproduce are missing.
 	if code := b.Follow(chromedp.Click(chromedp.CSS(`form.report button[type="submit"]`))); code != 422 {
 		t.Fatalf("incomplete report answered %d, want 422", code)

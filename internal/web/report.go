@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/blob"
+	"github.com/patchday/patchday/internal/cvss"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
 )
@@ -21,6 +23,7 @@ import (
 // and uploaded is kept.
 
 type reportForm struct {
+	Score    string            // the typed CVSS vector's score, when it is valid
 	Values   map[string]string // the typed fields, by their API names
 	Checked  map[string]bool   // the check boxes
 	Kept     []intake.Attachment
@@ -48,6 +51,11 @@ func (s *Server) renderReport(w http.ResponseWriter, r *http.Request, code int, 
 		return err
 	}
 	f.Products, f.Limits, f.CWEs = ps, s.Intake.Limits(), s.cweOptions()
+	if v := f.Values["cvss_vector"]; v != "" {
+		if sc, err := cvss.Parse(v); err == nil {
+			f.Score = fmt.Sprintf("%.1f %s (CVSS %s)", sc.Base, sc.Rating, sc.Version)
+		}
+	}
 	p.Title, p.Data = "Report a vulnerability", f
 	s.render(w, r, code, "report.html", p)
 	return nil

@@ -6,6 +6,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -171,4 +172,25 @@ func FuzzReportForm(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCVSSScoreShown(t *testing.T) {
+	h := newHarness(t)
+	rec := h.do(apiGet("/api/v1/cvss?vector="+url.QueryEscape("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), ""))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"score": 9.8`) || !strings.Contains(rec.Body.String(), `"rating": "Critical"`) {
+		t.Errorf("GET /api/v1/cvss: %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.do(apiGet("/api/v1/cvss?vector=nonsense", "")); rec.Code != 422 {
+		t.Errorf("bad vector: %d", rec.Code)
+	}
+	// Without JavaScript: a refused form shows the typed vector's score.
+	form := validForm()
+	form["steps"] = ""
+	form["cvss_vector"] = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"
+	ct, body := multipartBody(t, form, nil)
+	r := httptest.NewRequest(http.MethodPost, "/report", body)
+	r.Header.Set("Content-Type", ct)
+	if rec := h.do(r); rec.Code != 422 || !strings.Contains(rec.Body.String(), "Score: 9.3 Critical (CVSS 4.0)") {
+		t.Errorf("refused form: %d; want the vector's score shown", rec.Code)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/cvss"
 	"github.com/patchday/patchday/internal/intake"
 )
 
@@ -205,5 +206,23 @@ func (s *Server) apiCase(w http.ResponseWriter, r *http.Request) error {
 		out.Reports = append(out.Reports, toAPIReport(rep))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type apiScore struct {
+	Vector  string  `json:"vector"`
+	Version string  `json:"version"`
+	Score   float64 `json:"score"`
+	Rating  string  `json:"rating"`
+}
+
+// apiCVSS scores a vector: the report form's live preview, and a help to
+// integrations. It is public and does no I/O.
+func (s *Server) apiCVSS(w http.ResponseWriter, r *http.Request) error {
+	sc, err := cvss.Parse(r.URL.Query().Get("vector"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apiScore{Vector: sc.Vector, Version: sc.Version, Score: sc.Base, Rating: sc.Rating})
 	return nil
 }

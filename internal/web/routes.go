@@ -31,6 +31,7 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"GET /api/v1/cases", "", s.apiCases, false},
 		{"GET /api/v1/cases/{id}", "", s.apiCase, false},
 		{"POST /api/v1/reports", "", s.apiSubmitReport, true}, // like the form: no account needed
+		{"GET /api/v1/cvss", "", s.apiCVSS, true},
 	}
 }
 
