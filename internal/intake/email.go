@@ -64,6 +64,9 @@ func (s *Service) ReceiveEmail(ctx context.Context, e Email) (ref string, thread
 				if body == "" {
 					body = "(no text)"
 				}
+				if t := truncate(body, maxLong); t != body {
+					body = t + "\n\n(cut here; the whole message is attached)"
+				}
 				if _, err := s.addReporterMessage(ctx, c, body, files, "email from "+e.Remote); err != nil {
 					return "", false, "", err
 				}

@@ -3,7 +3,9 @@ package intake_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/intake"
@@ -54,5 +56,25 @@ func TestReceiveEmail(t *testing.T) {
 	}
 	if _, _, _, err := svc.ReceiveEmail(ctx, intake.Email{From: "not an address", Raw: raw}); !errors.Is(err, patchday.ErrInvalid) {
 		t.Errorf("unusable sender: %v, want ErrInvalid", err)
+	}
+}
+
+func TestReceiveEmailLongReply(t *testing.T) {
+	clock := now
+	svc := newService(t, &clock, intake.DefaultRateLimit)
+	ctx := context.Background()
+	raw := intake.Attachment{Name: "message.eml", ContentType: "message/rfc822", SHA256: "ee", Size: 500}
+	_, _, link, err := svc.ReceiveEmail(ctx, intake.Email{From: "ada@example.org", Subject: "x", Text: "y", Raw: raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("é", 200000)
+	if _, threaded, _, err := svc.ReceiveEmail(ctx, intake.Email{From: "ada@example.org", Subject: "Re: [PD-2026-0001]", Text: long, Raw: raw}); err != nil || !threaded {
+		t.Fatalf("long reply: %v %v", threaded, err)
+	}
+	c, _, _ := svc.Open(ctx, link)
+	ms, _ := svc.Messages(ctx, c.ID)
+	if n := utf8.RuneCountInString(ms[0].Body); n > 100100 || !strings.HasSuffix(ms[0].Body, "(cut here; the whole message is attached)") || len(ms[0].Attachments) != 1 {
+		t.Errorf("a 200,000-character reply was stored as %d characters", n)
 	}
 }
