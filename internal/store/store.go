@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/cases"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
@@ -24,6 +25,7 @@ type Store interface {
 	audit.Store
 	product.Store
 	intake.Store
+	cases.Store
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// Engine names the database engine ("sqlite" or "postgres").

@@ -11,8 +11,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/cases"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
+	"github.com/patchday/patchday/internal/staff"
 	"github.com/patchday/patchday/internal/store"
 )
 
@@ -167,4 +169,68 @@ func testMessages(t *testing.T, s store.Store, _ Harness) {
 	if none, err := s.CaseMessages(ctx, 9999); err != nil || len(none) != 0 {
 		t.Errorf("CaseMessages(missing) = %v, %v; want empty", none, err)
 	}
+}
+
+func testCaseHandling(t *testing.T, s store.Store, _ Harness) {
+	ctx := context.Background()
+	gw := product.Product{Name: "Gateway", Vendor: "Example", Scheme: product.SchemeSemver}
+	if err := s.CreateProduct(ctx, &gw, entry("product.create", "Gateway")); err != nil {
+		t.Fatal(err)
+	}
+	v1 := product.Version{ProductID: gw.ID, Version: "1.0.0"}
+	v2 := product.Version{ProductID: gw.ID, Version: "1.1.0"}
+	for _, v := range []*product.Version{&v1, &v2} {
+		if err := s.AddVersion(ctx, v, entry("product.version", v.Version)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u := newUser(t, s, "dev@example.com", staff.RoleDeveloper)
+	c := intake.Case{Year: 2026, Title: "handled", State: intake.StateReceived, CreatedAt: t0}
+	if err := s.CreateCase(ctx, &c, sampleReport(t0, "x"), "handled-link", entry("case.create", "case")); err != nil {
+		t.Fatal(err)
+	}
+	m := cases.Move{From: cases.Received, To: cases.Triage, Actor: "tri@example.com", At: t0.Add(time.Hour)}
+	if err := s.MoveCase(ctx, c.ID, m, entry("case.move", "case:"+c.Ref)); err != nil {
+		t.Fatal(err)
+	}
+	stale := cases.Move{From: cases.Received, To: cases.Invalid, Actor: "other@example.com", Reason: "spam", At: t0.Add(time.Hour)}
+	wantKind(t, "a move from a state the case has left", s.MoveCase(ctx, c.ID, stale, entry("case.move", "x")), patchday.ErrConflict)
+	if got, _ := s.CaseByRef(ctx, c.Ref); got.State != string(cases.Triage) {
+		t.Errorf("state after the move: %q", got.State)
+	}
+	moves, err := s.CaseMoves(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]cases.Move{m}, moves); diff != "" {
+		t.Errorf("CaseMoves (-want +got):\n%s", diff)
+	}
+
+	empty, err := s.CaseTriage(ctx, c.ID)
+	if err != nil || empty.CVSSVector != "" || len(empty.Affected) != 0 || empty.Assignee != 0 {
+		t.Errorf("triage of a new case: %+v %v", empty, err)
+	}
+	a := cases.Assessment{CVSSVector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", CVSSVersion: "3.1", CVSSScore: 9.8,
+		CVSSRating: "Critical", CWE: 787, Assignee: u.ID, Affected: []int64{v1.ID, v2.ID}}
+	if err := s.SetTriage(ctx, c.ID, a, entry("case.triage", "case:"+c.Ref)); err != nil {
+		t.Fatal(err)
+	}
+	a.Affected = []int64{v2.ID} // replaced, not added to
+	if err := s.SetTriage(ctx, c.ID, a, entry("case.triage", "case:"+c.Ref)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CaseTriage(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(a, got); diff != "" {
+		t.Errorf("CaseTriage (-want +got):\n%s", diff)
+	}
+	bad := a
+	bad.Affected = []int64{9999}
+	wantKind(t, "an unknown version", s.SetTriage(ctx, c.ID, bad, entry("case.triage", "x")), patchday.ErrNotFound)
+	if got, _ := s.CaseTriage(ctx, c.ID); len(got.Affected) != 1 {
+		t.Errorf("a refused triage changed the affected versions: %v", got.Affected)
+	}
+	wantKind(t, "triage of a missing case", s.SetTriage(ctx, 9999, a, entry("case.triage", "x")), patchday.ErrNotFound)
 }

@@ -43,6 +43,7 @@ func Run(t *testing.T, h Harness) {
 		{"Products", testProducts},
 		{"Cases", testCases},
 		{"Messages", testMessages},
+		{"CaseHandling", testCaseHandling},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,196 @@
+package cases
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/cvss"
+	"github.com/patchday/patchday/internal/cwe"
+	"github.com/patchday/patchday/internal/intake"
+	"github.com/patchday/patchday/internal/staff"
+)
+
+// Move is one recorded transition of a case.
+type Move struct {
+	From, To    State
+	Actor       string // staff e-mail, "reporter" or "system"
+	Reason      string
+	DuplicateOf string
+	Comment     string
+	At          time.Time
+}
+
+// Assessment is what the triager establishes about a case.
+type Assessment struct {
+	CVSSVector  string
+	CVSSVersion string
+	CVSSScore   float64
+	CVSSRating  string
+	CWE         int
+	Assignee    int64   // a staff user id, 0 for nobody
+	Affected    []int64 // product version ids
+}
+
+// Store keeps case handling. Moves are conditional on the state the case
+// was read in, so two people moving one case at once cannot both win.
+type Store interface {
+	CaseByRef(ctx context.Context, ref string) (intake.Case, error)
+	// MoveCase sets the case's state to m.To if it is still m.From
+	// (patchday.ErrConflict if not), records m, and writes e.
+	MoveCase(ctx context.Context, caseID int64, m Move, e audit.Entry) error
+	CaseMoves(ctx context.Context, caseID int64) ([]Move, error)
+	SetTriage(ctx context.Context, caseID int64, t Assessment, e audit.Entry) error
+	CaseTriage(ctx context.Context, caseID int64) (Assessment, error)
+}
+
+// Service applies the case rules.
+type Service struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewService returns a Service; now may be nil for time.Now.
+func NewService(s Store, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: s, now: now}
+}
+
+func (s *Service) load(ctx context.Context, ref string) (intake.Case, error) {
+	c, err := s.store.CaseByRef(ctx, strings.ToUpper(strings.TrimSpace(ref)))
+	if errors.Is(err, patchday.ErrNotFound) {
+		return intake.Case{}, patchday.Errorf(patchday.ErrNotFound, "there is no case %s", ref)
+	}
+	return c, err
+}
+
+// facts gathers what the transition rules look at. Fixes, test runs,
+// verdicts, releases and post-mortems arrive with their own parts; until
+// then those facts do not hold.
+func (s *Service) facts(ctx context.Context, c intake.Case, a Actor) (Facts, error) {
+	t, err := s.store.CaseTriage(ctx, c.ID)
+	if err != nil {
+		return Facts{}, err
+	}
+	return Facts{HasSeverity: t.CVSSVector != "", HasCWE: t.CWE != 0, HasAffected: len(t.Affected) > 0, Assignee: t.Assignee}, nil
+}
+
+// Allowed returns the moves the actor may make on a case now.
+func (s *Service) Allowed(ctx context.Context, a Actor, ref string) ([]State, error) {
+	c, err := s.load(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.facts(ctx, c, a)
+	if err != nil {
+		return nil, err
+	}
+	return Allowed(State(c.State), a, f), nil
+}
+
+// Move moves a case, if the rules allow it, and records who did and why.
+func (s *Service) Move(ctx context.Context, a Actor, from string, ref string, req Request) (intake.Case, error) {
+	c, err := s.load(ctx, ref)
+	if err != nil {
+		return intake.Case{}, err
+	}
+	f, err := s.facts(ctx, c, a)
+	if err != nil {
+		return intake.Case{}, err
+	}
+	req.Reason, req.Comment = strings.TrimSpace(req.Reason), strings.TrimSpace(req.Comment)
+	req.DuplicateOf = strings.ToUpper(strings.TrimSpace(req.DuplicateOf))
+	if err := Check(State(c.State), req, a, f); err != nil {
+		return intake.Case{}, err
+	}
+	if req.To == Duplicate {
+		orig, err := s.load(ctx, req.DuplicateOf)
+		if err != nil {
+			return intake.Case{}, &patchday.Error{Kind: patchday.ErrInvalid, Message: "the original case was not found",
+				Fields: map[string]string{"duplicate_of": patchday.Message(err)}}
+		}
+		if orig.ID == c.ID {
+			return intake.Case{}, &patchday.Error{Kind: patchday.ErrInvalid, Message: "a case cannot duplicate itself",
+				Fields: map[string]string{"duplicate_of": "name another case"}}
+		}
+	}
+	who := a.Email
+	switch {
+	case a.Reporter:
+		who = "reporter"
+	case a.System:
+		who = "system"
+	}
+	now := s.now().UTC()
+	m := Move{From: State(c.State), To: req.To, Actor: who, Reason: req.Reason, DuplicateOf: req.DuplicateOf, Comment: req.Comment, At: now}
+	detail := fmt.Sprintf("%s → %s", m.From, m.To)
+	if m.Reason != "" {
+		detail += ": " + m.Reason
+	}
+	e := audit.New(audit.Actor{Who: who, From: from}, now, "case.move", "case:"+c.Ref, detail)
+	if err := s.store.MoveCase(ctx, c.ID, m, e); err != nil {
+		if errors.Is(err, patchday.ErrConflict) {
+			return intake.Case{}, patchday.Errorf(patchday.ErrConflict, "case %s was moved by someone else meanwhile; reload it and try again", c.Ref)
+		}
+		return intake.Case{}, err
+	}
+	c.State = string(req.To)
+	return c, nil
+}
+
+// Moves returns a case's history of moves, oldest first.
+func (s *Service) Moves(ctx context.Context, caseID int64) ([]Move, error) {
+	return s.store.CaseMoves(ctx, caseID)
+}
+
+// TriageOf returns a case's triage data.
+func (s *Service) TriageOf(ctx context.Context, caseID int64) (Assessment, error) {
+	return s.store.CaseTriage(ctx, caseID)
+}
+
+// SetTriage records a triager's assessment: the CVSS vector (scored here),
+// the CWE, the affected versions and the assignee. Every problem is
+// returned at once.
+func (s *Service) SetTriage(ctx context.Context, a Actor, from, ref, vector, cweID string, affected []int64, assignee int64) (Assessment, error) {
+	if err := a.Roles.Require(staff.RoleTriager); err != nil || a.Reporter || a.System {
+		return Assessment{}, patchday.Errorf(patchday.ErrForbidden, "only a triager may set a case's triage data")
+	}
+	c, err := s.load(ctx, ref)
+	if err != nil {
+		return Assessment{}, err
+	}
+	if Terminal(State(c.State)) {
+		return Assessment{}, patchday.Errorf(patchday.ErrConflict, "case %s is %s; its triage data can no longer change", c.Ref, c.State)
+	}
+	p := patchday.Problems{}
+	t := Assessment{Affected: affected, Assignee: assignee}
+	if v := strings.TrimSpace(vector); v != "" {
+		sc, err := cvss.Parse(v)
+		if err != nil {
+			p.Add("cvss_vector", patchday.Message(err))
+		}
+		t.CVSSVector, t.CVSSVersion, t.CVSSScore, t.CVSSRating = sc.Vector, sc.Version, sc.Base, sc.Rating
+	}
+	if v := strings.TrimSpace(cweID); v != "" {
+		id, err := cwe.Parse(v)
+		if err != nil {
+			p.Add("cwe", patchday.Message(err))
+		}
+		t.CWE = id
+	}
+	if err := p.Err("the triage was not saved"); err != nil {
+		return Assessment{}, err
+	}
+	detail := fmt.Sprintf("CVSS %s, CWE-%d, %d affected versions", t.CVSSVector, t.CWE, len(t.Affected))
+	e := audit.New(audit.Actor{Who: a.Email, From: from}, s.now(), "case.triage", "case:"+c.Ref, detail)
+	if err := s.store.SetTriage(ctx, c.ID, t, e); err != nil {
+		return Assessment{}, fmt.Errorf("triage %s: %w", c.Ref, err)
+	}
+	return t, nil
+}

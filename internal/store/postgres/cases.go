@@ -1,0 +1,101 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/cases"
+)
+
+// MoveCase moves a case if it is still in m.From, and records the move.
+func (s *Store) MoveCase(ctx context.Context, caseID int64, m cases.Move, e audit.Entry) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		err := mustAffect(tx.Exec(ctx, "UPDATE cases SET state = $1 WHERE id = $2 AND state = $3", string(m.To), caseID, string(m.From)))
+		if err != nil {
+			return conflictIfGone(err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO case_transitions (case_id, from_state, to_state, actor, reason, duplicate_of, comment, at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, caseID, string(m.From), string(m.To), m.Actor, m.Reason, m.DuplicateOf, m.Comment, ts(m.At)); err != nil {
+			return mapErr(err, "")
+		}
+		return appendAudit(ctx, tx, e)
+	})
+}
+
+// CaseMoves returns a case's moves, oldest first.
+func (s *Store) CaseMoves(ctx context.Context, caseID int64) ([]cases.Move, error) {
+	rows, err := s.pool.Query(ctx, `SELECT from_state, to_state, actor, reason, duplicate_of, comment, at
+		FROM case_transitions WHERE case_id = $1 ORDER BY id`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ms := []cases.Move{}
+	for rows.Next() {
+		var m cases.Move
+		if err := rows.Scan(&m.From, &m.To, &m.Actor, &m.Reason, &m.DuplicateOf, &m.Comment, &m.At); err != nil {
+			return nil, err
+		}
+		m.At = m.At.UTC()
+		ms = append(ms, m)
+	}
+	return ms, rows.Err()
+}
+
+// SetTriage saves a case's assessment, replacing the affected versions.
+func (s *Store) SetTriage(ctx context.Context, caseID int64, t cases.Assessment, e audit.Entry) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		err := mustAffect(tx.Exec(ctx, `UPDATE cases SET cvss_vector = $1, cvss_version = $2, cvss_score = $3, cvss_rating = $4,
+			cwe = $5, assignee_id = $6 WHERE id = $7`, t.CVSSVector, t.CVSSVersion, t.CVSSScore, t.CVSSRating, t.CWE, nullID(t.Assignee), caseID))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM case_affected WHERE case_id = $1", caseID); err != nil {
+			return mapErr(err, "")
+		}
+		for _, v := range t.Affected {
+			if _, err := tx.Exec(ctx, "INSERT INTO case_affected (case_id, version_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", caseID, v); err != nil {
+				return mapErr(err, "")
+			}
+		}
+		return appendAudit(ctx, tx, e)
+	})
+}
+
+// CaseTriage returns a case's assessment.
+func (s *Store) CaseTriage(ctx context.Context, caseID int64) (cases.Assessment, error) {
+	var t cases.Assessment
+	var assignee *int64
+	err := s.pool.QueryRow(ctx, `SELECT cvss_vector, cvss_version, cvss_score, cvss_rating, cwe, assignee_id FROM cases WHERE id = $1`, caseID).
+		Scan(&t.CVSSVector, &t.CVSSVersion, &t.CVSSScore, &t.CVSSRating, &t.CWE, &assignee)
+	if err != nil {
+		return cases.Assessment{}, mapErr(err, "")
+	}
+	t.Assignee = deref(assignee)
+	rows, err := s.pool.Query(ctx, "SELECT version_id FROM case_affected WHERE case_id = $1 ORDER BY version_id", caseID)
+	if err != nil {
+		return cases.Assessment{}, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return cases.Assessment{}, err
+		}
+		t.Affected = append(t.Affected, v)
+	}
+	return t, rows.Err()
+}
+
+// conflictIfGone reports a conditional update that matched nothing as a
+// conflict: the row was there, in another state.
+func conflictIfGone(err error) error {
+	if errors.Is(err, patchday.ErrNotFound) {
+		return patchday.ErrConflict
+	}
+	return err
+}
