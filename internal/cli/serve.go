@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/patchday/patchday/internal/blob"
+	"github.com/patchday/patchday/internal/cases"
 	"github.com/patchday/patchday/internal/config"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/mail"
@@ -130,7 +131,7 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	}
 	h, err := web.NewServer(web.Deps{
 		Disclosure: disclosure, Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
-		Intake: reports, DB: st, Engine: st.Engine(), Version: version.String(),
+		Intake: reports, Cases: cases.NewService(st, nil), DB: st, Engine: st.Engine(), Version: version.String(),
 		Registry: reg, Gatherer: reg, SessionTTL: c.SessionTTL,
 	})
 	if err != nil {

@@ -24,6 +24,8 @@ type casePage struct {
 	CanReply bool
 	Body     string // a refused message, kept
 	Link     string // the private link's secret, on the researcher's view
+	// Handling is the staff view's triage, moves and history.
+	Handling *handlingView
 }
 
 // loadCase gathers what both views of a case show.

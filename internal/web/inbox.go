@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/cases"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
@@ -89,6 +90,14 @@ func (s *Server) staffCase(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) renderStaffCase(w http.ResponseWriter, r *http.Request, code int, p page, body string) error {
+	return s.renderStaffCaseFull(w, r, code, p, body, cases.Request{})
+}
+
+func (s *Server) renderStaffCaseMove(w http.ResponseWriter, r *http.Request, code int, p page, req cases.Request) error {
+	return s.renderStaffCaseFull(w, r, code, p, "", req)
+}
+
+func (s *Server) renderStaffCaseFull(w http.ResponseWriter, r *http.Request, code int, p page, body string, req cases.Request) error {
 	c, rs, err := s.Intake.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -98,6 +107,12 @@ func (s *Server) renderStaffCase(w http.ResponseWriter, r *http.Request, code in
 		return err
 	}
 	d.Staff, d.CanReply, d.Body = true, userFrom(r.Context()).Roles.Has(staff.RoleTriager), body
+	h, err := s.loadHandling(r, c.ID, c.Ref)
+	if err != nil {
+		return err
+	}
+	h.Move = req
+	d.Handling = &h
 	p.Title, p.Data = "Case "+c.Ref, d
 	if p.Flash == "" {
 		switch r.URL.Query().Get("sent") {
@@ -107,6 +122,12 @@ func (s *Server) renderStaffCase(w http.ResponseWriter, r *http.Request, code in
 			p.Flash = "Your message was added to the case, but the e-mail to the researcher failed (see the message); they still see it on their private page."
 		case "1":
 			p.Flash = "Your message was added to the case. It was not e-mailed: outbound mail is not configured; the researcher sees it on their private page."
+		}
+		if to := r.URL.Query().Get("moved"); to != "" && p.Flash == "" {
+			p.Flash = "The case is now " + to + "."
+		}
+		if r.URL.Query().Get("triaged") != "" && p.Flash == "" {
+			p.Flash = "The triage was saved."
 		}
 	}
 	s.render(w, r, code, "case.html", p)

@@ -30,6 +30,7 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"POST /api/v1/products/{name}/versions", staffRoleProducts, s.apiAddVersion, false},
 		{"GET /api/v1/cases", "", s.apiCases, false},
 		{"GET /api/v1/cases/{id}", "", s.apiCase, false},
+		{"POST /api/v1/cases/{id}/transitions", "", s.apiMoveCase, false},
 		{"POST /api/v1/reports", "", s.apiSubmitReport, true}, // like the form: no account needed
 		{"GET /api/v1/cvss", "", s.apiCVSS, true},
 	}
@@ -67,6 +68,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /staff/cases", s.staffPage("", s.inbox))
 	mux.Handle("GET /staff/cases/{id}", s.staffPage("", s.staffCase))
 	mux.Handle("POST /staff/cases/{id}/messages", s.staffPage(staff.RoleTriager, s.staffMessage))
+	mux.Handle("POST /staff/cases/{id}/moves", s.staffPage("", s.moveCase))
+	mux.Handle("POST /staff/cases/{id}/triage", s.staffPage(staff.RoleTriager, s.triageCase))
 	mux.Handle("GET /staff/cases/{id}/files/{sha256}", s.staffPage("", s.caseFile))
 	mux.Handle("GET /staff/products", s.staffPage("", s.productsPage))
 	mux.Handle("POST /staff/products", s.staffPage(staffRoleProducts, s.addProduct))

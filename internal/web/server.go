@@ -14,6 +14,7 @@ import (
 
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/blob"
+	"github.com/patchday/patchday/internal/cases"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
@@ -30,6 +31,7 @@ type Deps struct {
 	Staff    *staff.Service
 	Products *product.Service
 	Intake   *intake.Service
+	Cases    *cases.Service
 	Blobs    *blob.Store
 	// Now is the clock for ages shown on pages; nil means time.Now.
 	Now func() time.Time

@@ -18,6 +18,7 @@ import (
 
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/blob"
+	"github.com/patchday/patchday/internal/cases"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
@@ -58,7 +59,8 @@ func newHarness(t testing.TB) *harness {
 	reg.MustRegister(collectors.NewGoCollector()) // as internal/cli/serve.go does
 	srv, err := NewServer(Deps{
 		Log: log, Staff: svc, Products: product.NewService(db, clk.Now), Audit: db, Blobs: blobs,
-		Intake: intake.NewService(db, intake.DefaultChecks, intake.DefaultLimits, intake.DefaultRateLimit, clk.Now), DB: db, Engine: db.Engine(), Version: "v0.0.0-test",
+		Intake: intake.NewService(db, intake.DefaultChecks, intake.DefaultLimits, intake.DefaultRateLimit, clk.Now),
+		Cases:  cases.NewService(db, clk.Now), DB: db, Engine: db.Engine(), Version: "v0.0.0-test",
 		Registry: reg, Gatherer: reg, SessionTTL: sessionTTL, Now: clk.Now,
 	})
 	if err != nil {

@@ -1,0 +1,157 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/cwe"
+	"github.com/patchday/patchday/internal/product"
+	"github.com/patchday/patchday/internal/staff"
+)
+
+// Case handling on the staff case page and in the API: moves and triage.
+
+func caseActor(u staff.User) cases.Actor {
+	return cases.Actor{UserID: u.ID, Email: u.Email, Roles: u.Roles}
+}
+
+// handlingView is what the staff case page shows of case handling.
+type handlingView struct {
+	Allowed    []cases.State
+	Moves      []cases.Move
+	Assessment cases.Assessment
+	CWEName    string
+	Products   []product.WithVersions
+	Affected   map[int64]bool
+	Users      []staff.User
+	CanTriage  bool
+	Reasons    []string
+	// A refused move or triage, kept for the form.
+	Move cases.Request
+}
+
+func (s *Server) loadHandling(r *http.Request, caseID int64, ref string) (handlingView, error) {
+	u := userFrom(r.Context())
+	allowed, err := s.Cases.Allowed(r.Context(), caseActor(u), ref)
+	if err != nil {
+		return handlingView{}, err
+	}
+	moves, err := s.Cases.Moves(r.Context(), caseID)
+	if err != nil {
+		return handlingView{}, err
+	}
+	a, err := s.Cases.TriageOf(r.Context(), caseID)
+	if err != nil {
+		return handlingView{}, err
+	}
+	h := handlingView{Allowed: allowed, Moves: moves, Assessment: a, Affected: map[int64]bool{},
+		CanTriage: u.Roles.Has(staff.RoleTriager), Reasons: cases.InvalidReasons}
+	for _, v := range a.Affected {
+		h.Affected[v] = true
+	}
+	if w, ok := cwe.Lookup(a.CWE); ok {
+		h.CWEName = w.Name
+	}
+	if h.CanTriage {
+		if h.Products, err = s.Products.List(r.Context()); err != nil {
+			return handlingView{}, err
+		}
+		if h.Users, err = s.Staff.ListUsers(r.Context()); err != nil {
+			return handlingView{}, err
+		}
+	}
+	return h, nil
+}
+
+func (s *Server) moveCase(w http.ResponseWriter, r *http.Request) error {
+	if err := parseSmallForm(w, r); err != nil {
+		return err
+	}
+	f := r.PostForm
+	req := cases.Request{To: cases.State(f.Get("to")), Reason: f.Get("reason"), DuplicateOf: f.Get("duplicate_of"), Comment: f.Get("comment")}
+	_, err := s.Cases.Move(r.Context(), caseActor(userFrom(r.Context())), remote(r), r.PathValue("id"), req)
+	if errors.Is(err, patchday.ErrInvalid) || errors.Is(err, patchday.ErrConflict) || errors.Is(err, patchday.ErrForbidden) {
+		return s.renderStaffCaseMove(w, r, status(err), page{Flash: patchday.Summary(err), Fields: patchday.FieldErrors(err)}, req)
+	} else if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/staff/cases/"+r.PathValue("id")+"?moved="+string(req.To), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) triageCase(w http.ResponseWriter, r *http.Request) error {
+	if err := parseSmallForm(w, r); err != nil {
+		return err
+	}
+	f := r.PostForm
+	var affected []int64
+	for _, v := range f["affected"] {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return patchday.Errorf(patchday.ErrInvalid, "the affected versions could not be read")
+		}
+		affected = append(affected, id)
+	}
+	var assignee int64
+	if v := f.Get("assignee"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return patchday.Errorf(patchday.ErrInvalid, "the assignee could not be read")
+		}
+		assignee = id
+	}
+	_, err := s.Cases.SetTriage(r.Context(), caseActor(userFrom(r.Context())), remote(r), r.PathValue("id"),
+		f.Get("cvss_vector"), f.Get("cwe"), affected, assignee)
+	if errors.Is(err, patchday.ErrInvalid) || errors.Is(err, patchday.ErrConflict) || errors.Is(err, patchday.ErrNotFound) {
+		return s.renderStaffCaseMove(w, r, status(err), page{Flash: patchday.Summary(err), Fields: patchday.FieldErrors(err)}, cases.Request{})
+	} else if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/staff/cases/"+r.PathValue("id")+"?triaged=1#triage", http.StatusSeeOther)
+	return nil
+}
+
+// API.
+
+type apiMoveIn struct {
+	To          string `json:"to"`
+	Reason      string `json:"reason"`
+	DuplicateOf string `json:"duplicate_of"`
+	Comment     string `json:"comment"`
+}
+
+type apiMoveOut struct {
+	ID      string   `json:"id"`
+	State   string   `json:"state"`
+	Allowed []string `json:"allowed"`
+}
+
+func states(ss []cases.State) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = string(s)
+	}
+	return out
+}
+
+func (s *Server) apiMoveCase(w http.ResponseWriter, r *http.Request) error {
+	var in apiMoveIn
+	if err := readJSON(w, r, &in); err != nil {
+		return err
+	}
+	a := caseActor(userFrom(r.Context()))
+	c, err := s.Cases.Move(r.Context(), a, remote(r), r.PathValue("id"),
+		cases.Request{To: cases.State(in.To), Reason: in.Reason, DuplicateOf: in.DuplicateOf, Comment: in.Comment})
+	if err != nil {
+		return err
+	}
+	allowed, err := s.Cases.Allowed(r.Context(), a, c.Ref)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apiMoveOut{ID: c.Ref, State: c.State, Allowed: states(allowed)})
+	return nil
+}

@@ -1,0 +1,67 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestCaseMovesAPIAndPage(t *testing.T) {
+	h := newHarness(t)
+	h.addUser("tri@example.com", "triager", "a long enough password")
+	h.addUser("dev@example.com", "developer", "a long enough password")
+	tri, dev := h.token("tri@example.com"), h.token("dev@example.com")
+	id, _ := h.report("Heap overflow")
+	move := func(token, body string) (int, string) {
+		rec := h.do(apiPost("/api/v1/cases/"+id+"/transitions", token, "application/json", body))
+		return rec.Code, rec.Body.String()
+	}
+
+	if code, body := move(dev, `{"to":"triage"}`); code != 403 || !strings.Contains(body, "only a triager may") {
+		t.Errorf("developer: %d %s", code, body)
+	}
+	code, body := move(tri, `{"to":"triage"}`)
+	var out struct {
+		State   string
+		Allowed []string
+	}
+	json.Unmarshal([]byte(body), &out)
+	if code != 200 || out.State != "triage" || strings.Join(out.Allowed, ",") != "needs-info,invalid,duplicate,accepted-risk" {
+		t.Errorf("triage: %d %s", code, body)
+	}
+	if code, body := move(tri, `{"to":"released"}`); code != 409 || !strings.Contains(body, "you may move it to: needs-info, invalid, duplicate, accepted-risk") {
+		t.Errorf("skipping ahead: %d %s", code, body)
+	}
+	if code, body := move(tri, `{"to":"invalid","reason":"boring"}`); code != 422 || !strings.Contains(body, `"reason"`) {
+		t.Errorf("invalid with a bad reason: %d %s", code, body)
+	}
+	if code, body := move(tri, `{"to":"needs-info","comment":"Which build?","extra":1}`); code != 422 || !strings.Contains(body, "unknown field") {
+		t.Errorf("unknown field: %d %s", code, body)
+	}
+
+	// The page: triage, then accept through the form.
+	h.addUser("tri2@example.com", "triager", "a long enough password")
+	session := h.signIn("tri2@example.com", "a long enough password")
+	page := h.do(get("/staff/cases/"+id, session)).Body.String()
+	if !strings.Contains(page, `<option >needs-info</option>`) || strings.Contains(page, `<option >accepted</option>`) {
+		t.Errorf("the move form should offer needs-info and not yet accepted")
+	}
+	rec := h.do(post("/staff/cases/"+id+"/triage", url.Values{"cvss_vector": {"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}, "cwe": {"CWE-122"}, "affected": {"x"}}, session))
+	if rec.Code != 422 {
+		t.Errorf("triage with a bad version id: %d", rec.Code)
+	}
+	rec = h.do(post("/staff/cases/"+id+"/moves", url.Values{"to": {"accepted"}}, session))
+	if rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "a severity (CVSS vector)") {
+		t.Errorf("accepting untriaged through the page: %d", rec.Code)
+	}
+	rec = h.do(post("/staff/cases/"+id+"/moves", url.Values{"to": {"needs-info"}, "comment": {"Which build did you test?"}}, session))
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("needs-info through the page: %d %s", rec.Code, rec.Body)
+	}
+	page = h.do(get("/staff/cases/"+id+"?moved=needs-info", session)).Body.String()
+	if !strings.Contains(page, "The case is now needs-info.") || !strings.Contains(page, "triage → <strong>needs-info</strong> by tri2@example.com") {
+		t.Errorf("the page after the move lacks the flash or the history")
+	}
+}
