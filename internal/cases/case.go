@@ -194,3 +194,17 @@ func (s *Service) SetTriage(ctx context.Context, a Actor, from, ref, vector, cwe
 	}
 	return t, nil
 }
+
+// ReporterAnswered returns a case that waits on its reporter (needs-info)
+// to triage when the reporter writes; in any other state it does nothing.
+func (s *Service) ReporterAnswered(ctx context.Context, ref string) error {
+	c, err := s.load(ctx, ref)
+	if err != nil || State(c.State) != NeedsInfo {
+		return err
+	}
+	_, err = s.Move(ctx, Actor{Reporter: true}, "reporter", ref, Request{To: Triage})
+	if errors.Is(err, patchday.ErrConflict) {
+		return nil // someone moved it meanwhile; nothing to do
+	}
+	return err
+}

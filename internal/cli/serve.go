@@ -113,6 +113,8 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 			},
 		})
 	}
+	handling := cases.NewService(st, nil)
+	reports.OnReporterMessage(handling.ReporterAnswered)
 	var smtpLn net.Listener
 	var mailSrv *mail.Server
 	if c.SMTP != "" {
@@ -131,7 +133,7 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	}
 	h, err := web.NewServer(web.Deps{
 		Disclosure: disclosure, Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
-		Intake: reports, Cases: cases.NewService(st, nil), DB: st, Engine: st.Engine(), Version: version.String(),
+		Intake: reports, Cases: handling, DB: st, Engine: st.Engine(), Version: version.String(),
 		Registry: reg, Gatherer: reg, SessionTTL: c.SessionTTL,
 	})
 	if err != nil {

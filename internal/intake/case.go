@@ -86,7 +86,13 @@ type Service struct {
 	rate   RateLimit
 	now    func() time.Time
 	mail   Mail
+	// answered is told when the reporter writes on a case.
+	answered func(ctx context.Context, ref string) error
 }
+
+// OnReporterMessage registers what happens when a reporter writes on a
+// case (case handling returns a case waiting on them to triage).
+func (s *Service) OnReporterMessage(fn func(ctx context.Context, ref string) error) { s.answered = fn }
 
 // UseMail makes the service e-mail researchers: acknowledgements of new
 // reports, and the team's messages.

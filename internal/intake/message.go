@@ -106,6 +106,12 @@ func (s *Service) addReporterMessage(ctx context.Context, c Case, body string, f
 	if err := s.store.AddMessage(ctx, &m, e); err != nil {
 		return Message{}, fmt.Errorf("store message on %s: %w", c.Ref, err)
 	}
+	if s.answered != nil {
+		// The message is kept whatever happens here.
+		if err := s.answered(ctx, c.Ref); err != nil {
+			return m, fmt.Errorf("message stored on %s, but: %w", c.Ref, err)
+		}
+	}
 	return m, nil
 }
 

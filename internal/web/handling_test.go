@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -63,5 +64,36 @@ func TestCaseMovesAPIAndPage(t *testing.T) {
 	page = h.do(get("/staff/cases/"+id+"?moved=needs-info", session)).Body.String()
 	if !strings.Contains(page, "The case is now needs-info.") || !strings.Contains(page, "triage → <strong>needs-info</strong> by tri2@example.com") {
 		t.Errorf("the page after the move lacks the flash or the history")
+	}
+}
+
+// TestReporterAnswerReturnsToTriage: a case waiting on its reporter goes
+// back to triage when the reporter writes on the private page.
+func TestReporterAnswerReturnsToTriage(t *testing.T) {
+	h := newHarness(t)
+	h.addUser("tri@example.com", "triager", "a long enough password")
+	tri := h.token("tri@example.com")
+	id, link := h.report("Needs more info")
+	for _, body := range []string{`{"to":"triage"}`, `{"to":"needs-info","comment":"Which build?"}`} {
+		if rec := h.do(apiPost("/api/v1/cases/"+id+"/transitions", tri, "application/json", body)); rec.Code != 200 {
+			t.Fatalf("%s: %d %s", body, rec.Code, rec.Body)
+		}
+	}
+	ct, b := multipartBody(t, map[string]string{"body": "Build 2.4.1-17."}, nil)
+	r := httptest.NewRequest(http.MethodPost, link+"/messages", b)
+	r.Header.Set("Content-Type", ct)
+	if rec := h.do(r); rec.Code != http.StatusSeeOther {
+		t.Fatalf("answer: %d %s", rec.Code, rec.Body)
+	}
+	rec := h.do(apiGet("/api/v1/cases/"+id, "Bearer "+tri))
+	if !strings.Contains(rec.Body.String(), `"state": "triage"`) {
+		t.Errorf("after the reporter's answer: %s", rec.Body)
+	}
+	// Writing again, while in triage, moves nothing.
+	ct, b = multipartBody(t, map[string]string{"body": "And a log."}, nil)
+	r = httptest.NewRequest(http.MethodPost, link+"/messages", b)
+	r.Header.Set("Content-Type", ct)
+	if rec := h.do(r); rec.Code != http.StatusSeeOther {
+		t.Errorf("second message: %d", rec.Code)
 	}
 }

@@ -57,10 +57,13 @@ func newHarness(t testing.TB) *harness {
 	svc := staff.NewService(db, staff.NewHasher(staff.Params{Memory: 64, Time: 1, Threads: 1}, 2), clk.Now, sessionTTL, log)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector()) // as internal/cli/serve.go does
+	reports := intake.NewService(db, intake.DefaultChecks, intake.DefaultLimits, intake.DefaultRateLimit, clk.Now)
+	handling := cases.NewService(db, clk.Now)
+	reports.OnReporterMessage(handling.ReporterAnswered)
 	srv, err := NewServer(Deps{
 		Log: log, Staff: svc, Products: product.NewService(db, clk.Now), Audit: db, Blobs: blobs,
-		Intake: intake.NewService(db, intake.DefaultChecks, intake.DefaultLimits, intake.DefaultRateLimit, clk.Now),
-		Cases:  cases.NewService(db, clk.Now), DB: db, Engine: db.Engine(), Version: "v0.0.0-test",
+		Intake: reports,
+		Cases:  handling, DB: db, Engine: db.Engine(), Version: "v0.0.0-test",
 		Registry: reg, Gatherer: reg, SessionTTL: sessionTTL, Now: clk.Now,
 	})
 	if err != nil {
