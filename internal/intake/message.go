@@ -21,6 +21,9 @@ type Message struct {
 	Body         string
 	Attachments  []Attachment
 	CreatedAt    time.Time
+	// Internal notes are for staff only: never shown to the researcher,
+	// never mailed.
+	Internal bool
 	// Mail says whether a staff message went out by e-mail: "sent", or
 	// "not sent" when no outbound mail is configured. Empty for the
 	// reporter's own messages.
@@ -179,9 +182,45 @@ also reply to this e-mail; keep %s in the subject.
 	}
 }
 
-// Messages returns a case's thread, oldest first.
+// Messages returns a case's whole thread, internal notes included, oldest
+// first: the staff view.
 func (s *Service) Messages(ctx context.Context, caseID int64) ([]Message, error) {
 	return s.store.CaseMessages(ctx, caseID)
+}
+
+// ReporterMessages returns what the researcher sees of a case's thread:
+// everything but internal notes.
+func (s *Service) ReporterMessages(ctx context.Context, caseID int64) ([]Message, error) {
+	all, err := s.store.CaseMessages(ctx, caseID)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, m := range all {
+		if !m.Internal {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// StaffNote adds an internal note to a case: staff only, never mailed.
+func (s *Service) StaffNote(ctx context.Context, by audit.Actor, ref, body string) (Message, error) {
+	c, err := s.store.CaseByRef(ctx, strings.ToUpper(strings.TrimSpace(ref)))
+	if err != nil {
+		return Message{}, fmt.Errorf("note on case %s: %w", ref, err)
+	}
+	body, err = checkBody(body, nil, s.limits)
+	if err != nil {
+		return Message{}, err
+	}
+	now := s.now().UTC()
+	m := Message{CaseID: c.ID, Author: by.Who, Body: body, CreatedAt: now, Internal: true}
+	e := audit.New(by, now, "case.note", "case:"+c.Ref, "internal note")
+	if err := s.store.AddMessage(ctx, &m, e); err != nil {
+		return Message{}, fmt.Errorf("store note on %s: %w", c.Ref, err)
+	}
+	return m, nil
 }
 
 // SetCredit changes, from the private page, how the researcher wants to

@@ -28,9 +28,14 @@ type casePage struct {
 	Handling *handlingView
 }
 
-// loadCase gathers what both views of a case show.
-func (s *Server) loadCase(r *http.Request, c intake.Case, rs []intake.Report) (casePage, error) {
-	ms, err := s.Intake.Messages(r.Context(), c.ID)
+// loadCase gathers what both views of a case show; staff also see
+// internal notes.
+func (s *Server) loadCase(r *http.Request, c intake.Case, rs []intake.Report, staffView bool) (casePage, error) {
+	thread := s.Intake.ReporterMessages
+	if staffView {
+		thread = s.Intake.Messages
+	}
+	ms, err := thread(r.Context(), c.ID)
 	if err != nil {
 		return casePage{}, err
 	}
@@ -62,7 +67,7 @@ func (s *Server) privateCase(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.loadCase(r, c, rs)
+	d, err := s.loadCase(r, c, rs, false)
 	if err != nil {
 		return err
 	}
@@ -92,7 +97,7 @@ func (s *Server) reporterMessage(w http.ResponseWriter, r *http.Request) error {
 		_, err = s.Intake.ReporterMessage(r.Context(), r.PathValue("link"), values["body"], files, remote(r))
 	}
 	if errors.Is(err, patchday.ErrInvalid) {
-		d, lerr := s.loadCase(r, c, rs)
+		d, lerr := s.loadCase(r, c, rs, false)
 		if lerr != nil {
 			return lerr
 		}
@@ -177,7 +182,7 @@ func (s *Server) reporterCredit(w http.ResponseWriter, r *http.Request) error {
 	f := r.PostForm
 	err = s.Intake.SetCredit(r.Context(), r.PathValue("link"), f.Get("credit_name"), f.Get("credit_handle"), f.Get("anonymous") != "", remote(r))
 	if errors.Is(err, patchday.ErrInvalid) {
-		d, lerr := s.loadCase(r, c, rs)
+		d, lerr := s.loadCase(r, c, rs, false)
 		if lerr != nil {
 			return lerr
 		}

@@ -97,3 +97,24 @@ func TestReporterAnswerReturnsToTriage(t *testing.T) {
 		t.Errorf("second message: %d", rec.Code)
 	}
 }
+
+// TestInternalNotes: staff see internal notes; the researcher never does.
+func TestInternalNotes(t *testing.T) {
+	h := newHarness(t)
+	h.addUser("tri@example.com", "triager", "a long enough password")
+	session := h.signIn("tri@example.com", "a long enough password")
+	id, link := h.report("Internal note test")
+	rec := h.do(post("/staff/cases/"+id+"/messages", url.Values{"body": {"Probably the same root cause as last month's."}, "internal": {"1"}}, session))
+	if rec.Code != http.StatusSeeOther || !strings.Contains(rec.Header().Get("Location"), "sent=note") {
+		t.Fatalf("note: %d %v", rec.Code, rec.Header())
+	}
+	h.do(post("/staff/cases/"+id+"/messages", url.Values{"body": {"Thanks, we are on it."}}, session))
+	staffPage := h.do(get("/staff/cases/"+id, session)).Body.String()
+	if !strings.Contains(staffPage, "same root cause") || !strings.Contains(staffPage, "internal note") {
+		t.Errorf("staff do not see the note")
+	}
+	researcher := h.do(get(link, "")).Body.String()
+	if strings.Contains(researcher, "same root cause") || !strings.Contains(researcher, "Thanks, we are on it.") {
+		t.Errorf("the researcher's page: want the message and never the note")
+	}
+}

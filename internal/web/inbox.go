@@ -102,7 +102,7 @@ func (s *Server) renderStaffCaseFull(w http.ResponseWriter, r *http.Request, cod
 	if err != nil {
 		return err
 	}
-	d, err := s.loadCase(r, c, rs)
+	d, err := s.loadCase(r, c, rs, true)
 	if err != nil {
 		return err
 	}
@@ -116,6 +116,8 @@ func (s *Server) renderStaffCaseFull(w http.ResponseWriter, r *http.Request, cod
 	p.Title, p.Data = "Case "+c.Ref, d
 	if p.Flash == "" {
 		switch r.URL.Query().Get("sent") {
+		case "note":
+			p.Flash = "Your internal note was added. Only staff see it."
 		case "mailed":
 			p.Flash = "Your message was added to the case and e-mailed to the researcher."
 		case "failed":
@@ -139,7 +141,11 @@ func (s *Server) staffMessage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	body := r.PostForm.Get("body")
-	m, err := s.Intake.StaffMessage(r.Context(), actor(r), r.PathValue("id"), body)
+	send := s.Intake.StaffMessage
+	if r.PostForm.Get("internal") != "" {
+		send = s.Intake.StaffNote
+	}
+	m, err := send(r.Context(), actor(r), r.PathValue("id"), body)
 	if errors.Is(err, patchday.ErrInvalid) {
 		return s.renderStaffCase(w, r, http.StatusUnprocessableEntity, page{Flash: patchday.Summary(err), Fields: formFields(err, "body")}, body)
 	} else if err != nil {
@@ -147,6 +153,8 @@ func (s *Server) staffMessage(w http.ResponseWriter, r *http.Request) error {
 	}
 	sent := "1"
 	switch {
+	case m.Internal:
+		sent = "note"
 	case m.Mail == intake.MailSent:
 		sent = "mailed"
 	case strings.HasPrefix(m.Mail, "failed"):

@@ -12,8 +12,8 @@ import (
 // AddMessage stores a message of a case's thread with its files.
 func (s *Store) AddMessage(ctx context.Context, m *intake.Message, e audit.Entry) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO case_messages (case_id, from_reporter, author, body, mail, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, m.CaseID, m.FromReporter, m.Author, m.Body, m.Mail, ts(m.CreatedAt)).Scan(&m.ID)
+		err := tx.QueryRow(ctx, `INSERT INTO case_messages (case_id, from_reporter, author, body, mail, internal, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, m.CaseID, m.FromReporter, m.Author, m.Body, m.Mail, m.Internal, ts(m.CreatedAt)).Scan(&m.ID)
 		if err != nil {
 			return mapErr(err, "")
 		}
@@ -46,7 +46,7 @@ func (s *Store) SetMessageMail(ctx context.Context, id int64, status string) err
 
 // CaseMessages returns a case's thread, oldest first, with files.
 func (s *Store) CaseMessages(ctx context.Context, caseID int64) ([]intake.Message, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, case_id, from_reporter, author, body, mail, created_at
+	rows, err := s.pool.Query(ctx, `SELECT id, case_id, from_reporter, author, body, mail, internal, created_at
 		FROM case_messages WHERE case_id = $1 ORDER BY id`, caseID)
 	if err != nil {
 		return nil, err
@@ -55,7 +55,7 @@ func (s *Store) CaseMessages(ctx context.Context, caseID int64) ([]intake.Messag
 	byID := map[int64]int{}
 	for rows.Next() {
 		var m intake.Message
-		if err := rows.Scan(&m.ID, &m.CaseID, &m.FromReporter, &m.Author, &m.Body, &m.Mail, &m.CreatedAt); err != nil {
+		if err := rows.Scan(&m.ID, &m.CaseID, &m.FromReporter, &m.Author, &m.Body, &m.Mail, &m.Internal, &m.CreatedAt); err != nil {
 			rows.Close()
 			return nil, err
 		}

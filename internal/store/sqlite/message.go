@@ -11,8 +11,8 @@ import (
 // AddMessage stores a message of a case's thread with its files.
 func (s *Store) AddMessage(ctx context.Context, m *intake.Message, e audit.Entry) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `INSERT INTO case_messages (case_id, from_reporter, author, body, mail, created_at)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, m.CaseID, m.FromReporter, m.Author, m.Body, m.Mail, ts(m.CreatedAt)).Scan(&m.ID)
+		err := tx.QueryRowContext(ctx, `INSERT INTO case_messages (case_id, from_reporter, author, body, mail, internal, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, m.CaseID, m.FromReporter, m.Author, m.Body, m.Mail, m.Internal, ts(m.CreatedAt)).Scan(&m.ID)
 		if err != nil {
 			return mapErr(err, "")
 		}
@@ -45,7 +45,7 @@ func (s *Store) SetMessageMail(ctx context.Context, id int64, status string) err
 
 // CaseMessages returns a case's thread, oldest first, with files.
 func (s *Store) CaseMessages(ctx context.Context, caseID int64) ([]intake.Message, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, case_id, from_reporter, author, body, mail, created_at
+	rows, err := s.read.QueryContext(ctx, `SELECT id, case_id, from_reporter, author, body, mail, internal, created_at
 		FROM case_messages WHERE case_id = ? ORDER BY id`, caseID)
 	if err != nil {
 		return nil, err
@@ -56,7 +56,7 @@ func (s *Store) CaseMessages(ctx context.Context, caseID int64) ([]intake.Messag
 	for rows.Next() {
 		var m intake.Message
 		var created int64
-		if err := rows.Scan(&m.ID, &m.CaseID, &m.FromReporter, &m.Author, &m.Body, &m.Mail, &created); err != nil {
+		if err := rows.Scan(&m.ID, &m.CaseID, &m.FromReporter, &m.Author, &m.Body, &m.Mail, &m.Internal, &created); err != nil {
 			return nil, err
 		}
 		m.CreatedAt = fromTS(created)

@@ -136,6 +136,7 @@ func testMessages(t *testing.T, s store.Store, _ Harness) {
 		{CaseID: c.ID, FromReporter: true, Author: "reporter", Body: "More detail, and a second PoC.", CreatedAt: t0.Add(time.Minute),
 			Attachments: []intake.Attachment{{Name: "poc2.py", ContentType: "text/x-python", SHA256: "cc", Size: 10}, {Name: "log.txt", ContentType: "text/plain", SHA256: "dd", Size: 20}}},
 		{CaseID: c.ID, Author: "triager@example.com", Body: "Thanks, reproduced.", Mail: intake.MailNotSent, CreatedAt: t0.Add(time.Hour)},
+		{CaseID: c.ID, Author: "triager@example.com", Body: "Same root cause as PD-2025-0042.", Internal: true, CreatedAt: t0.Add(2 * time.Hour)},
 	}
 	for i := range want {
 		if err := s.AddMessage(ctx, &want[i], entry("case.message", "case:"+c.Ref)); err != nil {
