@@ -39,6 +39,7 @@ type Assessment struct {
 // Store keeps case handling. Moves are conditional on the state the case
 // was read in, so two people moving one case at once cannot both win.
 type Store interface {
+	FlagStore
 	CaseByRef(ctx context.Context, ref string) (intake.Case, error)
 	// MoveCase sets the case's state to m.To if it is still m.From
 	// (patchday.ErrConflict if not), records m, and writes e.

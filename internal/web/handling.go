@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/cases"
@@ -28,7 +29,11 @@ type handlingView struct {
 	Affected   map[int64]bool
 	Users      []staff.User
 	CanTriage  bool
+	CanFlag    bool
 	Reasons    []string
+	FlagsSet   []cases.FlagSet
+	AllFlags   []cases.Flag
+	OutOfBand  *cases.FlagSet
 	// A refused move or triage, kept for the form.
 	Move cases.Request
 }
@@ -47,8 +52,16 @@ func (s *Server) loadHandling(r *http.Request, caseID int64, ref string) (handli
 	if err != nil {
 		return handlingView{}, err
 	}
+	fs, err := s.Cases.FlagsOf(r.Context(), caseID)
+	if err != nil {
+		return handlingView{}, err
+	}
 	h := handlingView{Allowed: allowed, Moves: moves, Assessment: a, Affected: map[int64]bool{},
-		CanTriage: u.Roles.Has(staff.RoleTriager), Reasons: cases.InvalidReasons}
+		CanTriage: u.Roles.Has(staff.RoleTriager), Reasons: cases.InvalidReasons, FlagsSet: fs, AllFlags: cases.Flags,
+		CanFlag: u.Roles.Has(staff.RoleTriager) || u.Roles.Has(staff.RoleReleaseManager)}
+	if oob, ok := cases.OutOfBand(fs); ok {
+		h.OutOfBand = &oob
+	}
 	for _, v := range a.Affected {
 		h.Affected[v] = true
 	}
@@ -153,5 +166,29 @@ func (s *Server) apiMoveCase(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, apiMoveOut{ID: c.Ref, State: c.State, Allowed: states(allowed)})
+	return nil
+}
+
+func (s *Server) flagCase(w http.ResponseWriter, r *http.Request) error {
+	if err := parseSmallForm(w, r); err != nil {
+		return err
+	}
+	f := r.PostForm
+	var at time.Time
+	if v := f.Get("at"); v != "" {
+		t, err := time.Parse("2006-01-02T15:04", v)
+		if err != nil {
+			return s.renderStaffCaseMove(w, r, http.StatusUnprocessableEntity, page{Flash: "the flag was not set",
+				Fields: map[string]string{"at": "write the date and time as 2026-11-24T09:30 (UTC)"}}, cases.Request{})
+		}
+		at = t
+	}
+	_, err := s.Cases.SetFlag(r.Context(), caseActor(userFrom(r.Context())), remote(r), r.PathValue("id"), f.Get("flag"), at)
+	if errors.Is(err, patchday.ErrInvalid) || errors.Is(err, patchday.ErrForbidden) {
+		return s.renderStaffCaseMove(w, r, status(err), page{Flash: patchday.Summary(err), Fields: patchday.FieldErrors(err)}, cases.Request{})
+	} else if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/staff/cases/"+r.PathValue("id")+"?flagged="+f.Get("flag")+"#flags", http.StatusSeeOther)
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/patchday/patchday/internal/audit"
 )
 
 func TestCaseMovesAPIAndPage(t *testing.T) {
@@ -116,5 +118,42 @@ func TestInternalNotes(t *testing.T) {
 	researcher := h.do(get(link, "")).Body.String()
 	if strings.Contains(researcher, "same root cause") || !strings.Contains(researcher, "Thanks, we are on it.") {
 		t.Errorf("the researcher's page: want the message and never the note")
+	}
+}
+
+func TestFlagsProposeOutOfBand(t *testing.T) {
+	h := newHarness(t)
+	h.addUser("tri@example.com", "triager", "a long enough password")
+	h.addUser("dev@example.com", "developer", "a long enough password")
+	tri := h.signIn("tri@example.com", "a long enough password")
+	dev := h.signIn("dev@example.com", "a long enough password")
+	id, _ := h.report("Exploited in the wild")
+	if rec := h.do(post("/staff/cases/"+id+"/flags", url.Values{"flag": {"attacks-observed"}}, dev)); rec.Code != 403 {
+		t.Errorf("developer setting a flag: %d", rec.Code)
+	}
+	if rec := h.do(post("/staff/cases/"+id+"/flags", url.Values{"flag": {"on-fire"}}, tri)); rec.Code != 422 || !strings.Contains(rec.Body.String(), "is not a flag") {
+		t.Errorf("unknown flag: %d", rec.Code)
+	}
+	if rec := h.do(post("/staff/cases/"+id+"/flags", url.Values{"flag": {"vendor-aware"}, "at": {"2099-01-01T00:00"}}, tri)); rec.Code != 422 || !strings.Contains(rec.Body.String(), "cannot be in the future") {
+		t.Errorf("future flag: %d", rec.Code)
+	}
+	page := h.do(get("/staff/cases/"+id, tri)).Body.String()
+	if strings.Contains(page, "Out-of-band release proposed") {
+		t.Errorf("proposal shown before any flag")
+	}
+	if rec := h.do(post("/staff/cases/"+id+"/flags", url.Values{"flag": {"attacks-observed"}, "at": {"2026-03-09T22:15"}}, tri)); rec.Code != http.StatusSeeOther {
+		t.Fatalf("flag: %d %s", rec.Code, rec.Body)
+	}
+	page = h.do(get("/staff/cases/"+id, dev)).Body.String()
+	if !strings.Contains(page, "Out-of-band release proposed") || !strings.Contains(page, "attacks-observed since 2026-03-09 22:15:00 UTC") {
+		t.Errorf("the case page does not show the proposal")
+	}
+	acts := h.auditActions()
+	if acts[len(acts)-1] != "case.flag" {
+		t.Errorf("last audit action %q", acts[len(acts)-1])
+	}
+	es, _ := h.db.ListAudit(t.Context(), audit.Query{Limit: 1})
+	if !strings.Contains(es[0].Detail, "an out-of-band release is proposed") {
+		t.Errorf("the audit entry does not record the proposal: %q", es[0].Detail)
 	}
 }

@@ -128,6 +128,9 @@ func (s *Server) renderStaffCaseFull(w http.ResponseWriter, r *http.Request, cod
 		if to := r.URL.Query().Get("moved"); to != "" && p.Flash == "" {
 			p.Flash = "The case is now " + to + "."
 		}
+		if f := r.URL.Query().Get("flagged"); f != "" && p.Flash == "" {
+			p.Flash = "The case is flagged " + f + "."
+		}
 		if r.URL.Query().Get("triaged") != "" && p.Flash == "" {
 			p.Flash = "The triage was saved."
 		}

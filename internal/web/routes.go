@@ -70,6 +70,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /staff/cases/{id}/messages", s.staffPage(staff.RoleTriager, s.staffMessage))
 	mux.Handle("POST /staff/cases/{id}/moves", s.staffPage("", s.moveCase))
 	mux.Handle("POST /staff/cases/{id}/triage", s.staffPage(staff.RoleTriager, s.triageCase))
+	mux.Handle("POST /staff/cases/{id}/flags", s.staffPage("", s.flagCase))
 	mux.Handle("GET /staff/cases/{id}/files/{sha256}", s.staffPage("", s.caseFile))
 	mux.Handle("GET /staff/products", s.staffPage("", s.productsPage))
 	mux.Handle("POST /staff/products", s.staffPage(staffRoleProducts, s.addProduct))

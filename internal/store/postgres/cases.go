@@ -99,3 +99,34 @@ func conflictIfGone(err error) error {
 	}
 	return err
 }
+
+// SetFlag records a case flag, or moves its date.
+func (s *Store) SetFlag(ctx context.Context, caseID int64, f cases.FlagSet, e audit.Entry) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO case_flags (case_id, flag, at, set_by) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (case_id, flag) DO UPDATE SET at = excluded.at, set_by = excluded.set_by`, caseID, string(f.Flag), ts(f.At), f.SetBy)
+		if err != nil {
+			return mapErr(err, "")
+		}
+		return appendAudit(ctx, tx, e)
+	})
+}
+
+// CaseFlags returns a case's flags.
+func (s *Store) CaseFlags(ctx context.Context, caseID int64) ([]cases.FlagSet, error) {
+	rows, err := s.pool.Query(ctx, "SELECT flag, at, set_by FROM case_flags WHERE case_id = $1", caseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	fs := []cases.FlagSet{}
+	for rows.Next() {
+		var f cases.FlagSet
+		if err := rows.Scan(&f.Flag, &f.At, &f.SetBy); err != nil {
+			return nil, err
+		}
+		f.At = f.At.UTC()
+		fs = append(fs, f)
+	}
+	return fs, rows.Err()
+}

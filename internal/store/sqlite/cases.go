@@ -99,3 +99,35 @@ func conflictIfGone(err error) error {
 	}
 	return err
 }
+
+// SetFlag records a case flag, or moves its date.
+func (s *Store) SetFlag(ctx context.Context, caseID int64, f cases.FlagSet, e audit.Entry) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO case_flags (case_id, flag, at, set_by) VALUES (?, ?, ?, ?)
+			ON CONFLICT (case_id, flag) DO UPDATE SET at = excluded.at, set_by = excluded.set_by`, caseID, string(f.Flag), ts(f.At), f.SetBy)
+		if err != nil {
+			return mapErr(err, "")
+		}
+		return appendAudit(ctx, tx, e)
+	})
+}
+
+// CaseFlags returns a case's flags.
+func (s *Store) CaseFlags(ctx context.Context, caseID int64) ([]cases.FlagSet, error) {
+	rows, err := s.read.QueryContext(ctx, "SELECT flag, at, set_by FROM case_flags WHERE case_id = ?", caseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	fs := []cases.FlagSet{}
+	for rows.Next() {
+		var f cases.FlagSet
+		var at int64
+		if err := rows.Scan(&f.Flag, &at, &f.SetBy); err != nil {
+			return nil, err
+		}
+		f.At = fromTS(at)
+		fs = append(fs, f)
+	}
+	return fs, rows.Err()
+}

@@ -234,4 +234,16 @@ func testCaseHandling(t *testing.T, s store.Store, _ Harness) {
 		t.Errorf("a refused triage changed the affected versions: %v", got.Affected)
 	}
 	wantKind(t, "triage of a missing case", s.SetTriage(ctx, 9999, a, entry("case.triage", "x")), patchday.ErrNotFound)
+
+	f1 := cases.FlagSet{Flag: cases.ExploitPublic, At: t0, SetBy: "tri@example.com"}
+	f2 := cases.FlagSet{Flag: cases.ExploitPublic, At: t0.Add(-time.Hour), SetBy: "rm@example.com"}
+	for _, f := range []cases.FlagSet{f1, f2} {
+		if err := s.SetFlag(ctx, c.ID, f, entry("case.flag", "case:"+c.Ref)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fs, err := s.CaseFlags(ctx, c.ID); err != nil || len(fs) != 1 || fs[0] != f2 {
+		t.Errorf("CaseFlags after setting one flag twice: %+v %v; want the second date", fs, err)
+	}
+	wantKind(t, "flag on a missing case", s.SetFlag(ctx, 9999, f1, entry("case.flag", "x")), patchday.ErrNotFound)
 }
