@@ -41,6 +41,8 @@ type Assessment struct {
 type Store interface {
 	FlagStore
 	CaseByRef(ctx context.Context, ref string) (intake.Case, error)
+	ListCases(ctx context.Context) ([]intake.Case, error)
+	CaseReports(ctx context.Context, caseID int64) ([]intake.Report, error)
 	// MoveCase sets the case's state to m.To if it is still m.From
 	// (patchday.ErrConflict if not), records m, and writes e.
 	MoveCase(ctx context.Context, caseID int64, m Move, e audit.Entry) error
@@ -208,4 +210,69 @@ func (s *Service) ReporterAnswered(ctx context.Context, ref string) error {
 		return nil // someone moved it meanwhile; nothing to do
 	}
 	return err
+}
+
+// Suggest returns likely duplicates of a case, for triage: cases of the
+// same product with similar reports or the same weakness.
+func (s *Service) Suggest(ctx context.Context, ref string, max int) ([]Suggestion, error) {
+	c, err := s.load(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.store.ListCases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	doc := func(c intake.Case) (Doc, error) {
+		rs, err := s.store.CaseReports(ctx, c.ID)
+		if err != nil || len(rs) == 0 {
+			return Doc{}, err
+		}
+		t, err := s.store.CaseTriage(ctx, c.ID)
+		if err != nil {
+			return Doc{}, err
+		}
+		cweID := t.CWE
+		if cweID == 0 {
+			cweID = rs[0].CWE
+		}
+		return Doc{Ref: c.Ref, Product: rs[0].Product, CWE: cweID, Text: rs[0].Title + "\n" + rs[0].Description, State: State(c.State)}, nil
+	}
+	target, err := doc(c)
+	if err != nil {
+		return nil, err
+	}
+	var others []Doc
+	for _, o := range all {
+		if o.ID == c.ID {
+			continue
+		}
+		d, err := doc(o)
+		if err != nil {
+			return nil, err
+		}
+		others = append(others, d)
+	}
+	return SuggestDuplicates(target, others, max), nil
+}
+
+// MergedInto returns the case a duplicate was merged into, if it was.
+func (s *Service) MergedInto(ctx context.Context, c intake.Case) (intake.Case, bool, error) {
+	if State(c.State) != Duplicate {
+		return intake.Case{}, false, nil
+	}
+	moves, err := s.store.CaseMoves(ctx, c.ID)
+	if err != nil {
+		return intake.Case{}, false, err
+	}
+	for i := len(moves) - 1; i >= 0; i-- {
+		if moves[i].To == Duplicate && moves[i].DuplicateOf != "" {
+			orig, err := s.store.CaseByRef(ctx, moves[i].DuplicateOf)
+			if err != nil {
+				return intake.Case{}, false, err
+			}
+			return orig, true, nil
+		}
+	}
+	return intake.Case{}, false, nil
 }

@@ -26,6 +26,8 @@ type casePage struct {
 	Link     string // the private link's secret, on the researcher's view
 	// Handling is the staff view's triage, moves and history.
 	Handling *handlingView
+	// MergedInto is the case a duplicate was merged into.
+	MergedInto *intake.Case
 }
 
 // loadCase gathers what both views of a case show; staff also see
@@ -70,6 +72,11 @@ func (s *Server) privateCase(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.loadCase(r, c, rs, false)
 	if err != nil {
 		return err
+	}
+	if orig, ok, err := s.Cases.MergedInto(r.Context(), c); err != nil {
+		return err
+	} else if ok {
+		d.MergedInto = &orig
 	}
 	p := page{Title: "Case " + c.Ref, Data: d}
 	switch {

@@ -9,6 +9,7 @@ import (
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/cases"
 	"github.com/patchday/patchday/internal/cwe"
+	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
 )
@@ -34,11 +35,13 @@ type handlingView struct {
 	FlagsSet   []cases.FlagSet
 	AllFlags   []cases.Flag
 	OutOfBand  *cases.FlagSet
+	Suggested  []cases.Suggestion
 	// A refused move or triage, kept for the form.
 	Move cases.Request
 }
 
-func (s *Server) loadHandling(r *http.Request, caseID int64, ref string) (handlingView, error) {
+func (s *Server) loadHandling(r *http.Request, c intake.Case) (handlingView, error) {
+	caseID, ref := c.ID, c.Ref
 	u := userFrom(r.Context())
 	allowed, err := s.Cases.Allowed(r.Context(), caseActor(u), ref)
 	if err != nil {
@@ -61,6 +64,11 @@ func (s *Server) loadHandling(r *http.Request, caseID int64, ref string) (handli
 		CanFlag: u.Roles.Has(staff.RoleTriager) || u.Roles.Has(staff.RoleReleaseManager)}
 	if oob, ok := cases.OutOfBand(fs); ok {
 		h.OutOfBand = &oob
+	}
+	if st := cases.State(c.State); st == cases.Received || st == cases.Triage {
+		if h.Suggested, err = s.Cases.Suggest(r.Context(), ref, 5); err != nil {
+			return handlingView{}, err
+		}
 	}
 	for _, v := range a.Affected {
 		h.Affected[v] = true

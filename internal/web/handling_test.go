@@ -157,3 +157,29 @@ func TestFlagsProposeOutOfBand(t *testing.T) {
 		t.Errorf("the audit entry does not record the proposal: %q", es[0].Detail)
 	}
 }
+
+// TestDuplicates: triage suggests the likely duplicate and says why;
+// merged, the duplicate's reporter sees the original's status.
+func TestDuplicates(t *testing.T) {
+	h := newHarness(t)
+	h.addUser("tri@example.com", "triager", "a long enough password")
+	session := h.signIn("tri@example.com", "a long enough password")
+	tri := h.token("tri@example.com")
+	first, _ := h.report("Heap overflow in the parser")
+	second, link := h.report("Heap overflow in the header parser")
+	h.report("Something else entirely")
+	page := h.do(get("/staff/cases/"+second, session)).Body.String()
+	if !strings.Contains(page, "Possible duplicates") || !strings.Contains(page, first+"</a>: same product Gateway") {
+		t.Fatalf("the case page does not suggest %s", first)
+	}
+	for _, body := range []string{`{"to":"triage"}`, `{"to":"duplicate","duplicate_of":"` + first + `"}`} {
+		if rec := h.do(apiPost("/api/v1/cases/"+second+"/transitions", tri, "application/json", body)); rec.Code != 200 {
+			t.Fatalf("%s: %d %s", body, rec.Code, rec.Body)
+		}
+	}
+	h.do(apiPost("/api/v1/cases/"+first+"/transitions", tri, "application/json", `{"to":"triage"}`))
+	researcher := h.do(get(link, "")).Body.String()
+	if !strings.Contains(researcher, "case "+first) || !strings.Contains(researcher, `<span class="tag" id="merged-state">triage</span>`) {
+		t.Errorf("the duplicate's reporter does not see the original's status")
+	}
+}

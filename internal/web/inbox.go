@@ -107,7 +107,7 @@ func (s *Server) renderStaffCaseFull(w http.ResponseWriter, r *http.Request, cod
 		return err
 	}
 	d.Staff, d.CanReply, d.Body = true, userFrom(r.Context()).Roles.Has(staff.RoleTriager), body
-	h, err := s.loadHandling(r, c.ID, c.Ref)
+	h, err := s.loadHandling(r, c)
 	if err != nil {
 		return err
 	}
