@@ -53,8 +53,9 @@ type Store interface {
 
 // Service applies the case rules.
 type Service struct {
-	store Store
-	now   func() time.Time
+	store  Store
+	now    func() time.Time
+	policy Policy
 }
 
 // NewService returns a Service; now may be nil for time.Now.
@@ -62,7 +63,7 @@ func NewService(s Store, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: s, now: now}
+	return &Service{store: s, now: now, policy: DefaultPolicy}
 }
 
 func (s *Service) load(ctx context.Context, ref string) (intake.Case, error) {
@@ -275,4 +276,33 @@ func (s *Service) MergedInto(ctx context.Context, c intake.Case) (intake.Case, b
 		}
 	}
 	return intake.Case{}, false, nil
+}
+
+// ClocksOf returns a case's SLA clocks now.
+func (s *Service) ClocksOf(ctx context.Context, c intake.Case) ([]Clock, error) {
+	moves, err := s.store.CaseMoves(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.store.CaseTriage(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	return Clocks(c.CreatedAt, moves, t.CVSSRating, s.now(), s.policy), nil
+}
+
+// Next returns the clock that runs out first among those not done, if any
+// runs; a case that is closed out has none.
+func Next(c intake.Case, clocks []Clock) (Clock, bool) {
+	if Terminal(State(c.State)) {
+		return Clock{}, false
+	}
+	var next Clock
+	found := false
+	for _, k := range clocks {
+		if !k.Done && (!found || k.Due.Before(next.Due)) {
+			next, found = k, true
+		}
+	}
+	return next, found
 }

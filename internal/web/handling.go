@@ -36,6 +36,7 @@ type handlingView struct {
 	AllFlags   []cases.Flag
 	OutOfBand  *cases.FlagSet
 	Suggested  []cases.Suggestion
+	Clocks     []cases.Clock
 	// A refused move or triage, kept for the form.
 	Move cases.Request
 }
@@ -64,6 +65,11 @@ func (s *Server) loadHandling(r *http.Request, c intake.Case) (handlingView, err
 		CanFlag: u.Roles.Has(staff.RoleTriager) || u.Roles.Has(staff.RoleReleaseManager)}
 	if oob, ok := cases.OutOfBand(fs); ok {
 		h.OutOfBand = &oob
+	}
+	if !cases.Terminal(cases.State(c.State)) {
+		if h.Clocks, err = s.Cases.ClocksOf(r.Context(), c); err != nil {
+			return handlingView{}, err
+		}
 	}
 	if st := cases.State(c.State); st == cases.Received || st == cases.Triage {
 		if h.Suggested, err = s.Cases.Suggest(r.Context(), ref, 5); err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patchday/patchday/internal/audit"
 )
@@ -181,5 +182,31 @@ func TestDuplicates(t *testing.T) {
 	researcher := h.do(get(link, "")).Body.String()
 	if !strings.Contains(researcher, "case "+first) || !strings.Contains(researcher, `<span class="tag" id="merged-state">triage</span>`) {
 		t.Errorf("the duplicate's reporter does not see the original's status")
+	}
+}
+
+// TestSLAShown: a case nobody answered for three business days is overdue
+// in the inbox and on its page; a case waiting on its reporter is paused.
+func TestSLAShown(t *testing.T) {
+	h := newHarness(t) // the harness clock starts on Tuesday 2026-03-10 09:00
+	h.addUser("tri@example.com", "triager", "a long enough password")
+	late, _ := h.report("Nobody looked at this")
+	waiting, _ := h.report("We asked a question")
+	tri := h.token("tri@example.com")
+	for _, body := range []string{`{"to":"triage"}`, `{"to":"needs-info","comment":"Which build?"}`} {
+		h.do(apiPost("/api/v1/cases/"+waiting+"/transitions", tri, "application/json", body))
+	}
+	h.clock.Advance(3 * 24 * time.Hour) // Friday
+	session := h.signIn("tri@example.com", "a long enough password")
+	inbox := h.do(get("/staff/cases", session)).Body.String()
+	if !strings.Contains(inbox, "first response <strong>overdue</strong> since 2026-03-12 09:00:00 UTC") {
+		t.Errorf("the inbox does not show the overdue first response")
+	}
+	if strings.Index(inbox, late) > strings.Index(inbox, waiting) {
+		t.Errorf("the inbox is not sorted by the deadline that runs out first")
+	}
+	page := h.do(get("/staff/cases/"+waiting, session)).Body.String()
+	if !strings.Contains(page, "paused: waiting on the reporter") {
+		t.Errorf("the waiting case's triage clock is not shown paused")
 	}
 }

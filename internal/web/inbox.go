@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ type inboxRow struct {
 	intake.Case
 	Product string
 	Age     string
+	Next    *cases.Clock // the SLA clock that runs out first
 }
 
 type inboxData struct {
@@ -64,8 +66,28 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request) error {
 		if max, ok := ages[d.Age]; ok && now.Sub(c.CreatedAt) > max {
 			continue
 		}
-		d.Rows = append(d.Rows, inboxRow{Case: c, Product: names[c.ProductID], Age: age(now.Sub(c.CreatedAt))})
+		row := inboxRow{Case: c, Product: names[c.ProductID], Age: age(now.Sub(c.CreatedAt))}
+		clocks, err := s.Cases.ClocksOf(r.Context(), c)
+		if err != nil {
+			return err
+		}
+		if next, ok := cases.Next(c, clocks); ok {
+			row.Next = &next
+		}
+		d.Rows = append(d.Rows, row)
 	}
+	// Sorted by the SLA deadline that runs out first; closed-out cases last.
+	slices.SortStableFunc(d.Rows, func(a, b inboxRow) int {
+		switch {
+		case a.Next == nil && b.Next == nil:
+			return 0
+		case a.Next == nil:
+			return 1
+		case b.Next == nil:
+			return -1
+		}
+		return a.Next.Due.Compare(b.Next.Due)
+	})
 	for st := range states {
 		d.States = append(d.States, st)
 	}
