@@ -11,6 +11,7 @@ import (
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/cvss"
 	"github.com/patchday/patchday/internal/cwe"
+	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/staff"
 )
@@ -56,7 +57,16 @@ type Service struct {
 	store  Store
 	now    func() time.Time
 	policy Policy
+	gates  Gates
 }
+
+// Gates reports the state of a case's fixes and test gate.
+type Gates interface {
+	GateOf(ctx context.Context, caseID int64, affected []int64, actorID int64) (fixes.Gate, error)
+}
+
+// UseGates lets the transition rules see the fixes and the test gate.
+func (s *Service) UseGates(g Gates) { s.gates = g }
 
 // NewService returns a Service; now may be nil for time.Now.
 func NewService(s Store, now func() time.Time) *Service {
@@ -82,7 +92,15 @@ func (s *Service) facts(ctx context.Context, c intake.Case, a Actor) (Facts, err
 	if err != nil {
 		return Facts{}, err
 	}
-	return Facts{HasSeverity: t.CVSSVector != "", HasCWE: t.CWE != 0, HasAffected: len(t.Affected) > 0, Assignee: t.Assignee}, nil
+	f := Facts{HasSeverity: t.CVSSVector != "", HasCWE: t.CWE != 0, HasAffected: len(t.Affected) > 0, Assignee: t.Assignee}
+	if s.gates != nil {
+		g, err := s.gates.GateOf(ctx, c.ID, t.Affected, a.UserID)
+		if err != nil {
+			return Facts{}, err
+		}
+		f.FixesComplete, f.GatePassed, f.TesterWroteFix = g.Complete, g.Passed, g.ActorWroteAFix
+	}
+	return f, nil
 }
 
 // Allowed returns the moves the actor may make on a case now.

@@ -21,6 +21,7 @@ import (
 	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/cases"
 	"github.com/patchday/patchday/internal/config"
+	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/mail"
 	"github.com/patchday/patchday/internal/pgp"
@@ -114,6 +115,8 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 		})
 	}
 	handling := cases.NewService(st, nil)
+	builds := fixes.NewService(st, st, nil)
+	handling.UseGates(builds)
 	reports.OnReporterMessage(handling.ReporterAnswered)
 	var smtpLn net.Listener
 	var mailSrv *mail.Server

@@ -14,6 +14,7 @@ import (
 
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
@@ -26,6 +27,7 @@ type Store interface {
 	product.Store
 	intake.Store
 	cases.Store
+	fixes.Store
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// Engine names the database engine ("sqlite" or "postgres").

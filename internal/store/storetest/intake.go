@@ -12,6 +12,7 @@ import (
 
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
@@ -246,4 +247,53 @@ func testCaseHandling(t *testing.T, s store.Store, _ Harness) {
 		t.Errorf("CaseFlags after setting one flag twice: %+v %v; want the second date", fs, err)
 	}
 	wantKind(t, "flag on a missing case", s.SetFlag(ctx, 9999, f1, entry("case.flag", "x")), patchday.ErrNotFound)
+}
+
+func testFixes(t *testing.T, s store.Store, _ Harness) {
+	ctx := context.Background()
+	gw := product.Product{Name: "Gateway", Vendor: "Example", Scheme: product.SchemeSemver}
+	if err := s.CreateProduct(ctx, &gw, entry("product.create", "Gateway")); err != nil {
+		t.Fatal(err)
+	}
+	v := product.Version{ProductID: gw.ID, Version: "1.0.0"}
+	if err := s.AddVersion(ctx, &v, entry("product.version", "1.0.0")); err != nil {
+		t.Fatal(err)
+	}
+	dev := newUser(t, s, "dev@example.com", staff.RoleDeveloper)
+	tester := newUser(t, s, "qa@example.com", staff.RoleTester)
+	c := intake.Case{Year: 2026, Title: "fixed", State: intake.StateReceived, CreatedAt: t0}
+	if err := s.CreateCase(ctx, &c, sampleReport(t0, "x"), "fix-link", entry("case.create", "case")); err != nil {
+		t.Fatal(err)
+	}
+	f := fixes.Fix{CaseID: c.ID, VersionID: v.ID, Payload: intake.Attachment{Name: "gw-1.0.1.tar.zst", ContentType: "application/zstd", SHA256: "ab", Size: 1234},
+		SourceRef: "git:abc123", ReleaseNotes: "Bounds check on the header length.", AuthorID: dev.ID, Author: dev.Email, CreatedAt: t0}
+	if err := s.AddFix(ctx, &f, entry("fix.upload", "case:"+c.Ref)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.FixByID(ctx, f.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(f, got); diff != "" {
+		t.Errorf("FixByID (-want +got):\n%s", diff)
+	}
+	if all, _ := s.CaseFixes(ctx, c.ID); len(all) != 1 || all[0] != f {
+		t.Errorf("CaseFixes: %+v", all)
+	}
+	_, err = s.FixByID(ctx, 9999)
+	wantKind(t, "FixByID(missing)", err, patchday.ErrNotFound)
+	r := fixes.Run{FixID: f.ID, TesterID: tester.ID, Tester: tester.Email, Passed: false, Counts: fixes.Counts{Passed: 10, Failed: 1, Skipped: 2},
+		Failing: []string{"pkg.TestHeader"}, Passing: []string{"pkg.TestA", "pkg.TestB"}, Regressions: []string{}, Notes: "one failure", CreatedAt: t0.Add(time.Hour)}
+	if err := s.AddRun(ctx, &r, entry("fix.test", "fix")); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := s.FixRuns(ctx, f.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]fixes.Run{r}, runs); diff != "" {
+		t.Errorf("FixRuns (-want +got):\n%s", diff)
+	}
+	bad := fixes.Run{FixID: 9999, TesterID: tester.ID, CreatedAt: t0}
+	wantKind(t, "run of a missing fix", s.AddRun(ctx, &bad, entry("fix.test", "x")), patchday.ErrNotFound)
 }

@@ -44,6 +44,7 @@ func Run(t *testing.T, h Harness) {
 		{"Cases", testCases},
 		{"Messages", testMessages},
 		{"CaseHandling", testCaseHandling},
+		{"Fixes", testFixes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
