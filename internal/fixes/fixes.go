@@ -260,7 +260,11 @@ func (s *Service) GateOf(ctx context.Context, caseID int64, affected []int64, ac
 }
 
 // Fixes returns a case's fixes, oldest first.
-func (s *Service) Fixes(ctx context.Context, caseID int64) ([]Fix, error) { return s.store.CaseFixes(ctx, caseID) }
+func (s *Service) Fixes(ctx context.Context, caseID int64) ([]Fix, error) {
+	return s.store.CaseFixes(ctx, caseID)
+}
 
 // Runs returns a fix's test runs, oldest first.
-func (s *Service) Runs(ctx context.Context, fixID int64) ([]Run, error) { return s.store.FixRuns(ctx, fixID) }
+func (s *Service) Runs(ctx context.Context, fixID int64) ([]Run, error) {
+	return s.store.FixRuns(ctx, fixID)
+}
