@@ -37,6 +37,7 @@ type handlingView struct {
 	OutOfBand  *cases.FlagSet
 	Suggested  []cases.Suggestion
 	Clocks     []cases.Clock
+	Fixes      fixesView
 	// A refused move or triage, kept for the form.
 	Move cases.Request
 }
@@ -65,6 +66,9 @@ func (s *Server) loadHandling(r *http.Request, c intake.Case) (handlingView, err
 		CanFlag: u.Roles.Has(staff.RoleTriager) || u.Roles.Has(staff.RoleReleaseManager)}
 	if oob, ok := cases.OutOfBand(fs); ok {
 		h.OutOfBand = &oob
+	}
+	if h.Fixes, err = s.loadFixes(r, c, a.Affected); err != nil {
+		return handlingView{}, err
 	}
 	if !cases.Terminal(cases.State(c.State)) {
 		if h.Clocks, err = s.Cases.ClocksOf(r.Context(), c); err != nil {

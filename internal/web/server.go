@@ -15,6 +15,7 @@ import (
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
@@ -32,6 +33,9 @@ type Deps struct {
 	Products *product.Service
 	Intake   *intake.Service
 	Cases    *cases.Service
+	Fixes    *fixes.Service
+	// MaxFixBytes bounds one uploaded fix build.
+	MaxFixBytes int64
 	Blobs    *blob.Store
 	// Now is the clock for ages shown on pages; nil means time.Now.
 	Now func() time.Time
@@ -65,6 +69,9 @@ func NewServer(d Deps) (*Server, error) {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.MaxFixBytes <= 0 {
+		d.MaxFixBytes = 1 << 30
 	}
 	s := &Server{Deps: d, pages: pages, misses: newMisses(20, time.Hour)}
 	mux := http.NewServeMux()

@@ -19,6 +19,7 @@ import (
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
@@ -59,11 +60,14 @@ func newHarness(t testing.TB) *harness {
 	reg.MustRegister(collectors.NewGoCollector()) // as internal/cli/serve.go does
 	reports := intake.NewService(db, intake.DefaultChecks, intake.DefaultLimits, intake.DefaultRateLimit, clk.Now)
 	handling := cases.NewService(db, clk.Now)
+	builds := fixes.NewService(db, db, clk.Now)
+	handling.UseGates(builds)
 	reports.OnReporterMessage(handling.ReporterAnswered)
 	srv, err := NewServer(Deps{
 		Log: log, Staff: svc, Products: product.NewService(db, clk.Now), Audit: db, Blobs: blobs,
 		Intake: reports,
-		Cases:  handling, DB: db, Engine: db.Engine(), Version: "v0.0.0-test",
+		Cases:  handling,
+		Fixes:  builds, DB: db, Engine: db.Engine(), Version: "v0.0.0-test",
 		Registry: reg, Gatherer: reg, SessionTTL: sessionTTL, Now: clk.Now,
 	})
 	if err != nil {

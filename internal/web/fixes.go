@@ -1,0 +1,133 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/fixes"
+	"github.com/patchday/patchday/internal/intake"
+	"github.com/patchday/patchday/internal/staff"
+)
+
+// Fixes on the staff case page and in the API.
+
+type fixView struct {
+	fixes.Fix
+	Version string // the product version it is for, e.g. "Gateway 2.4.1"
+	Runs    []fixes.Run
+}
+
+type fixesView struct {
+	Fixes     []fixView
+	Versions  map[int64]string // the case's affected versions by id
+	CanUpload bool
+	CanTest   bool
+	UserID    int64
+}
+
+func fixAuthor(r *http.Request) fixes.Author {
+	u := userFrom(r.Context())
+	return fixes.Author{ID: u.ID, Email: u.Email, Roles: u.Roles, From: remote(r)}
+}
+
+// versionNames names every product version by id.
+func (s *Server) versionNames(r *http.Request) (map[int64]string, error) {
+	ps, err := s.Products.List(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]string{}
+	for _, p := range ps {
+		for _, v := range p.Versions {
+			out[v.ID] = p.Name + " " + v.Version
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) loadFixes(r *http.Request, c intake.Case, affected []int64) (fixesView, error) {
+	names, err := s.versionNames(r)
+	if err != nil {
+		return fixesView{}, err
+	}
+	fs, err := s.Fixes.Fixes(r.Context(), c.ID)
+	if err != nil {
+		return fixesView{}, err
+	}
+	u := userFrom(r.Context())
+	v := fixesView{Versions: map[int64]string{}, UserID: u.ID,
+		CanUpload: c.State == "fixing" && u.Roles.Has(staff.RoleDeveloper), CanTest: c.State == "testing" && u.Roles.Has(staff.RoleTester)}
+	for _, id := range affected {
+		v.Versions[id] = names[id]
+	}
+	for _, f := range fs {
+		runs, err := s.Fixes.Runs(r.Context(), f.ID)
+		if err != nil {
+			return fixesView{}, err
+		}
+		v.Fixes = append(v.Fixes, fixView{Fix: f, Version: names[f.VersionID], Runs: runs})
+	}
+	return v, nil
+}
+
+// uploadFix takes a fix from the case page (multipart: version, payload,
+// source_ref, release_notes).
+func (s *Server) uploadFix(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.readFix(w, r)
+	if errors.Is(err, patchday.ErrInvalid) || errors.Is(err, patchday.ErrConflict) || errors.Is(err, patchday.ErrForbidden) {
+		return s.renderStaffCaseMove(w, r, status(err), page{Flash: patchday.Summary(err), Fields: patchday.FieldErrors(err)}, cases.Request{})
+	} else if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/staff/cases/"+r.PathValue("id")+"?fix="+strconv.FormatInt(f.ID, 10)+"#fixes", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) readFix(w http.ResponseWriter, r *http.Request) (fixes.Fix, error) {
+	lim := intake.Limits{MaxAttachments: 1, MaxTotalBytes: s.MaxFixBytes}
+	r.Body = http.MaxBytesReader(w, r.Body, lim.MaxTotalBytes+1<<20)
+	c, _, err := s.Intake.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return fixes.Fix{}, err
+	}
+	values := map[string]string{}
+	files, err := s.readMultipart(r, lim, values)
+	if err != nil {
+		return fixes.Fix{}, err
+	}
+	var payload intake.Attachment
+	if len(files) == 1 {
+		payload = files[0]
+	}
+	version, _ := strconv.ParseInt(values["version"], 10, 64)
+	t, err := s.Cases.TriageOf(r.Context(), c.ID)
+	if err != nil {
+		return fixes.Fix{}, err
+	}
+	return s.Fixes.Upload(r.Context(), fixAuthor(r), c.Ref, version, t.Affected, payload, values["source_ref"], values["release_notes"])
+}
+
+func (s *Server) apiUploadFix(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.readFix(w, r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, apiFix(f))
+	return nil
+}
+
+type apiFixOut struct {
+	ID        int64  `json:"id"`
+	VersionID int64  `json:"version_id"`
+	SHA256    string `json:"sha256"`
+	Size      int64  `json:"size"`
+	SourceRef string `json:"source_ref"`
+	Author    string `json:"author"`
+}
+
+func apiFix(f fixes.Fix) apiFixOut {
+	return apiFixOut{ID: f.ID, VersionID: f.VersionID, SHA256: f.Payload.SHA256, Size: f.Payload.Size, SourceRef: f.SourceRef, Author: f.Author}
+}
