@@ -36,7 +36,7 @@ type Deps struct {
 	Fixes    *fixes.Service
 	// MaxFixBytes bounds one uploaded fix build.
 	MaxFixBytes int64
-	Blobs    *blob.Store
+	Blobs       *blob.Store
 	// Now is the clock for ages shown on pages; nil means time.Now.
 	Now func() time.Time
 	// Disclosure is what /.well-known/security.txt publishes, and the
