@@ -5,6 +5,9 @@
 // It takes the shapes real tools write — go-junit-report, Maven Surefire,
 // pytest, PHPUnit — and trusts only the <testcase> elements, never the
 // totals in a suite's attributes, which tools get wrong or leave out.
+// It streams tokens from encoding/xml rather than taking a JUnit library:
+// it needs four element names and three attributes, and streaming is what
+// lets it bound depth and case count while it reads.
 package junit
 
 import (
@@ -349,10 +352,10 @@ func (p *parser) result() Result {
 	return r
 }
 
-// invalid returns an ErrInvalid error about the input at the current line.
+// invalid returns an ErrInvalid error about the input, naming the line.
 func (p *parser) invalid(format string, args ...any) error {
 	line, _ := p.d.InputPos()
-	return patchday.Errorf(patchday.ErrInvalid, "line %d: %s", line, fmt.Sprintf(format, args...))
+	return patchday.Errorf(patchday.ErrInvalid, "%s (line %d)", fmt.Sprintf(format, args...), line)
 }
 
 // attr returns the value of t's attribute with the given local name and
