@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"mime"
 	"net/http"
 	"strconv"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/patchday/patchday/internal/cases"
 	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
+	"github.com/patchday/patchday/internal/junit"
 	"github.com/patchday/patchday/internal/staff"
 )
 
@@ -130,4 +132,98 @@ type apiFixOut struct {
 
 func apiFix(f fixes.Fix) apiFixOut {
 	return apiFixOut{ID: f.ID, VersionID: f.VersionID, SHA256: f.Payload.SHA256, Size: f.Payload.Size, SourceRef: f.SourceRef, Author: f.Author}
+}
+
+// maxJUnit bounds a posted JUnit report.
+const maxJUnit = 32 << 20
+
+// runFromJUnit turns a JUnit report into a run's outcome: it passed when
+// nothing failed or errored.
+func runFromJUnit(res junit.Result) (bool, fixes.Counts, []string, []string) {
+	c := fixes.Counts{Passed: res.Passed, Failed: res.Failed, Skipped: res.Skipped, Errors: res.Errors}
+	return res.Failed == 0 && res.Errors == 0, c, res.Failing, res.Passing
+}
+
+// recordRun records a test run from the case page: by hand (passed or
+// failed, with notes) or from an attached JUnit report.
+func (s *Server) recordRun(w http.ResponseWriter, r *http.Request) error {
+	lim := intake.Limits{MaxAttachments: 1, MaxTotalBytes: maxJUnit}
+	r.Body = http.MaxBytesReader(w, r.Body, maxJUnit+1<<20)
+	values := map[string]string{}
+	files, err := s.readMultipart(r, lim, values)
+	fixID, _ := strconv.ParseInt(r.PathValue("fix"), 10, 64)
+	if err == nil {
+		passed := values["outcome"] == "passed"
+		var counts fixes.Counts
+		var failing, passing []string
+		if len(files) == 1 {
+			f, oerr := s.Blobs.Open(files[0].SHA256)
+			if oerr != nil {
+				return oerr
+			}
+			res, perr := junit.Parse(f, maxJUnit)
+			f.Close()
+			if perr != nil {
+				err = perr
+			} else {
+				passed, counts, failing, passing = runFromJUnit(res)
+			}
+		}
+		if err == nil {
+			_, err = s.Fixes.RecordRun(r.Context(), fixAuthor(r), fixID, passed, counts, failing, passing, values["notes"])
+		}
+	}
+	if errors.Is(err, patchday.ErrInvalid) || errors.Is(err, patchday.ErrForbidden) || errors.Is(err, patchday.ErrNotFound) {
+		return s.renderStaffCaseMove(w, r, status(err), page{Flash: patchday.Summary(err), Fields: patchday.FieldErrors(err)}, cases.Request{})
+	} else if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/staff/cases/"+r.PathValue("id")+"?tested=1#fixes", http.StatusSeeOther)
+	return nil
+}
+
+type apiRunOut struct {
+	ID          int64    `json:"id"`
+	FixID       int64    `json:"fix_id"`
+	Passed      bool     `json:"passed"`
+	Tests       int      `json:"tests"`
+	Failed      int      `json:"failed"`
+	Skipped     int      `json:"skipped"`
+	Failing     []string `json:"failing"`
+	Regressions []string `json:"regressions"`
+}
+
+// apiRecordRun takes a JUnit XML report as the body: CI posts its results.
+func (s *Server) apiRecordRun(w http.ResponseWriter, r *http.Request) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/xml" && mt != "text/xml" {
+		return patchday.Errorf(patchday.ErrInvalid, "post the JUnit XML report as the body with Content-Type: application/xml")
+	}
+	fixID, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return patchday.Errorf(patchday.ErrNotFound, "there is no fix %q", r.PathValue("id"))
+	}
+	res, err := junit.Parse(http.MaxBytesReader(w, r.Body, maxJUnit+1), maxJUnit)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return patchday.Errorf(patchday.ErrInvalid, "the report is larger than %s", intake.Size(maxJUnit))
+		}
+		return err
+	}
+	passed, counts, failing, passing := runFromJUnit(res)
+	run, err := s.Fixes.RecordRun(r.Context(), fixAuthor(r), fixID, passed, counts, failing, passing, r.URL.Query().Get("notes"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, apiRunOut{ID: run.ID, FixID: run.FixID, Passed: run.Passed,
+		Tests: counts.Passed + counts.Failed + counts.Skipped + counts.Errors, Failed: counts.Failed + counts.Errors, Skipped: counts.Skipped,
+		Failing: nonNil(run.Failing), Regressions: nonNil(run.Regressions)})
+	return nil
+}
+
+func nonNil(ss []string) []string {
+	if ss == nil {
+		return []string{}
+	}
+	return ss
 }

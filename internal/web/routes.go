@@ -32,6 +32,7 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"GET /api/v1/cases/{id}", "", s.apiCase, false},
 		{"POST /api/v1/cases/{id}/transitions", "", s.apiMoveCase, false},
 		{"POST /api/v1/cases/{id}/fixes", staff.RoleDeveloper, s.apiUploadFix, false},
+		{"POST /api/v1/fixes/{id}/test-runs", staff.RoleTester, s.apiRecordRun, false},
 		{"POST /api/v1/reports", "", s.apiSubmitReport, true}, // like the form: no account needed
 		{"GET /api/v1/cvss", "", s.apiCVSS, true},
 	}
@@ -73,6 +74,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /staff/cases/{id}/triage", s.staffPage(staff.RoleTriager, s.triageCase))
 	mux.Handle("POST /staff/cases/{id}/flags", s.staffPage("", s.flagCase))
 	mux.Handle("POST /staff/cases/{id}/fixes", s.staffPage(staff.RoleDeveloper, s.uploadFix))
+	mux.Handle("POST /staff/cases/{id}/fixes/{fix}/runs", s.staffPage(staff.RoleTester, s.recordRun))
 	mux.Handle("GET /staff/cases/{id}/files/{sha256}", s.staffPage("", s.caseFile))
 	mux.Handle("GET /staff/products", s.staffPage("", s.productsPage))
 	mux.Handle("POST /staff/products", s.staffPage(staffRoleProducts, s.addProduct))
