@@ -58,7 +58,21 @@ type Service struct {
 	now    func() time.Time
 	policy Policy
 	gates  Gates
+	// AnswerWindow is how long the researcher has to verify a fix before
+	// a release manager may proceed without them.
+	answerWindow time.Duration
+	moved        func(ctx context.Context, c intake.Case, m Move)
 }
+
+// DefaultAnswerWindow gives researchers two weeks to verify a fix.
+const DefaultAnswerWindow = 14 * 24 * time.Hour
+
+// SetAnswerWindow changes how long researchers have to verify a fix.
+func (s *Service) SetAnswerWindow(d time.Duration) { s.answerWindow = d }
+
+// OnMoved registers what happens after a case moved (e.g. telling the
+// researcher a fix is ready to verify).
+func (s *Service) OnMoved(fn func(ctx context.Context, c intake.Case, m Move)) { s.moved = fn }
 
 // Gates reports the state of a case's fixes and test gate.
 type Gates interface {
@@ -73,7 +87,7 @@ func NewService(s Store, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: s, now: now, policy: DefaultPolicy}
+	return &Service{store: s, now: now, policy: DefaultPolicy, answerWindow: DefaultAnswerWindow}
 }
 
 func (s *Service) load(ctx context.Context, ref string) (intake.Case, error) {
@@ -93,6 +107,18 @@ func (s *Service) facts(ctx context.Context, c intake.Case, a Actor) (Facts, err
 		return Facts{}, err
 	}
 	f := Facts{HasSeverity: t.CVSSVector != "", HasCWE: t.CWE != 0, HasAffected: len(t.Affected) > 0, Assignee: t.Assignee}
+	if State(c.State) == Verifying {
+		moves, err := s.store.CaseMoves(ctx, c.ID)
+		if err != nil {
+			return Facts{}, err
+		}
+		for i := len(moves) - 1; i >= 0; i-- {
+			if moves[i].To == Verifying {
+				f.AnswerWindowOver = !s.now().Before(moves[i].At.Add(s.answerWindow))
+				break
+			}
+		}
+	}
 	if s.gates != nil {
 		g, err := s.gates.GateOf(ctx, c.ID, t.Affected, a.UserID)
 		if err != nil {
@@ -150,6 +176,9 @@ func (s *Service) Move(ctx context.Context, a Actor, from string, ref string, re
 		who = "system"
 	}
 	now := s.now().UTC()
+	if State(c.State) == Verifying && req.To == Scheduled && !a.Reporter {
+		req.Reason = "not verified by the reporter: their answer window is over"
+	}
 	m := Move{From: State(c.State), To: req.To, Actor: who, Reason: req.Reason, DuplicateOf: req.DuplicateOf, Comment: req.Comment, At: now}
 	detail := fmt.Sprintf("%s → %s", m.From, m.To)
 	if m.Reason != "" {
@@ -163,6 +192,9 @@ func (s *Service) Move(ctx context.Context, a Actor, from string, ref string, re
 		return intake.Case{}, err
 	}
 	c.State = string(req.To)
+	if s.moved != nil {
+		s.moved(ctx, c, m)
+	}
 	return c, nil
 }
 

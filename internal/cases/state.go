@@ -64,8 +64,6 @@ type Facts struct {
 	GatePassed bool
 	// TesterWroteFix: the actor is the author of one of the fixes.
 	TesterWroteFix bool
-	// ReporterVerdict is "fixed", "still-vulnerable" or "".
-	ReporterVerdict string
 	// AnswerWindowOver: the researcher had their days to verify.
 	AnswerWindowOver bool
 	ReleaseApproved  bool
@@ -177,12 +175,11 @@ var rules = []rule{
 		return ""
 	}, noInput},
 	{Testing, Fixing, "a tester", role(staff.RoleTester), anyFacts, comment("the failures")},
-	{Verifying, Scheduled, "the reporter saying it is fixed", reporter,
-		fact(`the reporter's answer "fixed"`, func(f Facts) bool { return f.ReporterVerdict == "fixed" }), noInput},
+	// The reporter's move is their verdict "fixed"; without one, a release
+	// manager may proceed once the answer window is over.
+	{Verifying, Scheduled, "the reporter saying it is fixed", reporter, anyFacts, noInput},
 	{Verifying, Scheduled, "a release manager after the answer window", role(staff.RoleReleaseManager),
-		fact(`the researcher's answer "fixed" or their answer window to be over`, func(f Facts) bool {
-			return f.AnswerWindowOver || f.ReporterVerdict == "fixed"
-		}), noInput},
+		fact("the researcher's answer window to be over (or their answer \"fixed\")", func(f Facts) bool { return f.AnswerWindowOver }), noInput},
 	{Verifying, Fixing, "the reporter saying it is still vulnerable", reporter, anyFacts, comment("the reporter's comment")},
 	{Scheduled, Released, "the release job", system, fact("an approved release", func(f Facts) bool { return f.ReleaseApproved }), noInput},
 	{Released, Closed, "a triager", role(staff.RoleTriager), fact("a complete post-mortem", func(f Facts) bool { return f.PostMortemDone }), noInput},

@@ -24,7 +24,7 @@ var actors = map[string]cases.Actor{
 
 // allFacts makes every condition hold.
 var allFacts = cases.Facts{HasSeverity: true, HasCWE: true, HasAffected: true, FixesComplete: true, GatePassed: true,
-	ReporterVerdict: "fixed", AnswerWindowOver: true, ReleaseApproved: true, PostMortemDone: true}
+	AnswerWindowOver: true, ReleaseApproved: true, PostMortemDone: true}
 
 var fullRequest = cases.Request{Reason: "not-reproducible", DuplicateOf: "PD-2026-0001", Comment: "because"}
 
@@ -116,7 +116,7 @@ func TestConditions(t *testing.T) {
 		{"duplicate of nothing", cases.Triage, cases.Request{To: cases.Duplicate}, actors["triager"],
 			func(*cases.Facts) {}, patchday.ErrInvalid, "original case"},
 		{"schedule before the answer window", cases.Verifying, cases.Request{To: cases.Scheduled}, actors["release-manager"],
-			func(f *cases.Facts) { f.ReporterVerdict, f.AnswerWindowOver = "", false }, patchday.ErrConflict, "answer window"},
+			func(f *cases.Facts) { f.AnswerWindowOver = false }, patchday.ErrConflict, "answer window"},
 		{"release unapproved", cases.Scheduled, cases.Request{To: cases.Released}, actors["system"],
 			func(f *cases.Facts) { f.ReleaseApproved = false }, patchday.ErrConflict, "an approved release"},
 		{"close without a post-mortem", cases.Released, cases.Request{To: cases.Closed}, actors["triager"],

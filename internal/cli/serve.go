@@ -117,6 +117,7 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	handling := cases.NewService(st, nil)
 	builds := fixes.NewService(st, st, nil)
 	handling.UseGates(builds)
+	handling.OnMoved(tellResearcher(reports, log))
 	reports.OnReporterMessage(handling.ReporterAnswered)
 	var smtpLn net.Listener
 	var mailSrv *mail.Server
@@ -264,4 +265,19 @@ func listenSMTP(c config.Serve, rcv mail.Receiver, blobs mail.Blobs, key *pgp.Ke
 		return nil, nil, fmt.Errorf("listen for SMTP on %s: %w (choose another with --smtp)", c.SMTP, err)
 	}
 	return srv, ln, nil
+}
+
+// tellResearcher writes to a case's researcher when a move concerns them:
+// a fix ready to verify.
+func tellResearcher(reports *intake.Service, log *slog.Logger) func(context.Context, intake.Case, cases.Move) {
+	return func(ctx context.Context, c intake.Case, m cases.Move) {
+		if m.To != cases.Verifying {
+			return
+		}
+		err := reports.Notify(ctx, c.Ref, "A fix passed our independent tests and is ready for you to verify. "+
+			"Please download it from your case's private page, check it, and tell us there whether it is fixed.")
+		if err != nil {
+			log.Warn("researcher not told that a fix is ready to verify", "case", c.Ref, "err", err)
+		}
+	}
 }

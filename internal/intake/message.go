@@ -247,3 +247,11 @@ func (s *Service) SetCredit(ctx context.Context, link, name, handle string, anon
 	e := audit.New(audit.Actor{Who: "reporter", From: from}, s.now(), "case.credit", "case:"+c.Ref, "credit preference changed")
 	return s.store.SetCredit(ctx, c.ID, cr, e)
 }
+
+// Notify tells a case's researcher something from patchday itself (a fix
+// is ready to verify, …): a message in their thread, e-mailed when
+// outbound mail is configured.
+func (s *Service) Notify(ctx context.Context, ref, body string) error {
+	_, err := s.StaffMessage(ctx, audit.Actor{Who: "patchday"}, ref, body)
+	return err
+}

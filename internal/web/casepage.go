@@ -3,11 +3,15 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/cases"
 	"github.com/patchday/patchday/internal/cwe"
+	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
 )
 
@@ -28,6 +32,9 @@ type casePage struct {
 	Handling *handlingView
 	// MergedInto is the case a duplicate was merged into.
 	MergedInto *intake.Case
+	// ToVerify are the fixes offered to the researcher while the case is
+	// verifying.
+	ToVerify []fixView
 }
 
 // loadCase gathers what both views of a case show; staff also see
@@ -78,12 +85,21 @@ func (s *Server) privateCase(w http.ResponseWriter, r *http.Request) error {
 	} else if ok {
 		d.MergedInto = &orig
 	}
+	if c.State == string(cases.Verifying) {
+		if d.ToVerify, err = s.latestFixes(r, c); err != nil {
+			return err
+		}
+	}
 	p := page{Title: "Case " + c.Ref, Data: d}
 	switch {
 	case r.URL.Query().Get("sent") != "":
 		p.Flash = "Your message was added to the case."
 	case r.URL.Query().Get("credit") != "":
 		p.Flash = "Your credit preference was saved."
+	case r.URL.Query().Get("verdict") == "fixed":
+		p.Flash = "Thank you for verifying the fix. The case is now scheduled for release."
+	case r.URL.Query().Get("verdict") == "still-vulnerable":
+		p.Flash = "Thank you. The fix goes back to the developers with your notes."
 	}
 	s.render(w, r, http.StatusOK, "case.html", p)
 	return nil
@@ -201,4 +217,103 @@ func (s *Server) reporterCredit(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, "/r/"+r.PathValue("link")+"?credit=1#credit", http.StatusSeeOther)
 	return nil
+}
+
+// latestFixes are the fixes the researcher is asked to verify: the newest
+// of each version.
+func (s *Server) latestFixes(r *http.Request, c intake.Case) ([]fixView, error) {
+	all, err := s.Fixes.Fixes(r.Context(), c.ID)
+	if err != nil {
+		return nil, err
+	}
+	names, err := s.versionNames(r)
+	if err != nil {
+		return nil, err
+	}
+	var out []fixView
+	for _, f := range fixes.Latest(all) {
+		out = append(out, fixView{Fix: f, Version: names[f.VersionID]})
+	}
+	slices.SortFunc(out, func(a, b fixView) int { return int(a.ID - b.ID) })
+	return out, nil
+}
+
+// reporterFix lets the researcher download a fix to verify, only while
+// the case is verifying and only its latest fixes.
+func (s *Server) reporterFix(w http.ResponseWriter, r *http.Request) error {
+	c, _, err := s.openLink(r)
+	if err != nil {
+		return err
+	}
+	if c.State != string(cases.Verifying) {
+		return patchday.Errorf(patchday.ErrNotFound, "there is no fix to verify on this case now")
+	}
+	fs, err := s.latestFixes(r, c)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if f.Payload.SHA256 == r.PathValue("sha256") {
+			return s.serveFile(w, f.Payload)
+		}
+	}
+	return patchday.Errorf(patchday.ErrNotFound, "this case has no such fix")
+}
+
+// verdict takes the researcher's answer: "fixed" moves the case on to be
+// scheduled; "still-vulnerable" sends it back to fixing with their words.
+func (s *Server) verdict(w http.ResponseWriter, r *http.Request) error {
+	lim := s.Intake.Limits()
+	r.Body = http.MaxBytesReader(w, r.Body, lim.MaxTotalBytes+4<<20)
+	c, rs, err := s.openLink(r)
+	if err != nil {
+		return err
+	}
+	values := map[string]string{}
+	files, err := s.readMultipart(r, lim, values)
+	if err == nil {
+		err = s.applyVerdict(r, c, values["verdict"], values["comment"], files)
+	}
+	if errors.Is(err, patchday.ErrInvalid) || errors.Is(err, patchday.ErrConflict) {
+		d, lerr := s.loadCase(r, c, rs, false)
+		if lerr != nil {
+			return lerr
+		}
+		d.Body = values["comment"]
+		if c.State == string(cases.Verifying) {
+			d.ToVerify, _ = s.latestFixes(r, c)
+		}
+		s.render(w, r, status(err), "case.html", page{Title: "Case " + c.Ref, Data: d, Flash: patchday.Summary(err), Fields: patchday.FieldErrors(err)})
+		return nil
+	} else if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/r/"+r.PathValue("link")+"?verdict="+values["verdict"], http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) applyVerdict(r *http.Request, c intake.Case, verdict, comment string, files []intake.Attachment) error {
+	var to cases.State
+	switch verdict {
+	case "fixed":
+		to = cases.Scheduled
+	case "still-vulnerable":
+		to = cases.Fixing
+		if strings.TrimSpace(comment) == "" {
+			return &patchday.Error{Kind: patchday.ErrInvalid, Message: "your answer was not sent",
+				Fields: map[string]string{"comment": "tell us what still happens, so the fix can be corrected"}}
+		}
+	default:
+		return &patchday.Error{Kind: patchday.ErrInvalid, Message: "your answer was not sent",
+			Fields: map[string]string{"verdict": "choose \"fixed\" or \"still vulnerable\""}}
+	}
+	text := "Verification: " + map[string]string{"fixed": "fixed", "still-vulnerable": "still vulnerable"}[verdict]
+	if c := strings.TrimSpace(comment); c != "" {
+		text += "\n\n" + c
+	}
+	if _, err := s.Cases.Move(r.Context(), cases.Actor{Reporter: true}, remote(r), c.Ref, cases.Request{To: to, Comment: text}); err != nil {
+		return err
+	}
+	_, err := s.Intake.ReporterMessage(r.Context(), r.PathValue("link"), text, files, remote(r))
+	return err
 }

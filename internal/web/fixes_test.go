@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -91,9 +93,43 @@ func TestFixGateOverAPI(t *testing.T) {
 	}
 	move(qa, "verifying")
 
+	// The researcher is told, downloads the fix, and answers.
+	link := reportLink(t, h, id)
+	page := h.do(get(link, "")).Body.String()
+	if !strings.Contains(page, "Please verify the fix") || !strings.Contains(page, "A fix is ready for you to verify.") {
+		t.Fatalf("the private page does not offer the fix")
+	}
+	i := strings.Index(page, link+"/fixes/")
+	href := page[i : i+len(link+"/fixes/")+64]
+	if rec := h.do(get(href, "")); rec.Code != 200 || rec.Body.String() != "the build" || !strings.HasPrefix(rec.Header().Get("Content-Disposition"), "attachment") {
+		t.Errorf("fix download: %d %q", rec.Code, rec.Body)
+	}
+	verdict := func(fields map[string]string) int {
+		ct, b := multipartBody(t, fields, nil)
+		r := httptest.NewRequest(http.MethodPost, link+"/verdict", b)
+		r.Header.Set("Content-Type", ct)
+		return h.do(r).Code
+	}
+	if code := verdict(map[string]string{"verdict": "still-vulnerable"}); code != 422 {
+		t.Errorf("still vulnerable without a comment: %d", code)
+	}
+	if code := verdict(map[string]string{"verdict": "maybe"}); code != 422 {
+		t.Errorf("an unknown verdict: %d", code)
+	}
+	if code := verdict(map[string]string{"verdict": "fixed", "comment": "Confirmed on 2.4.2."}); code != http.StatusSeeOther {
+		t.Fatalf("fixed: %d", code)
+	}
+	rec = h.do(apiGet("/api/v1/cases/"+id, "Bearer "+tri))
+	if !strings.Contains(rec.Body.String(), `"state": "scheduled"`) {
+		t.Errorf("after the researcher's \"fixed\": %s", rec.Body)
+	}
+	if rec := h.do(get(href, "")); rec.Code != 404 {
+		t.Errorf("the fix is still offered after verification: %d", rec.Code)
+	}
+
 	// The case page shows the fix and both runs.
 	session := h.signIn("tri@example.com", "a long enough password")
-	page := h.do(get("/staff/cases/"+id, session)).Body.String()
+	page = h.do(get("/staff/cases/"+id, session)).Body.String()
 	if !strings.Contains(page, "git:4f2a9c1") || strings.Count(page, "Test run by qa@example.com") != 2 {
 		t.Errorf("the case page does not show the fix and its runs")
 	}
@@ -109,3 +145,14 @@ func mustUser(t *testing.T, h *harness, email string) staff.User {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// reportLink finds a case's private link the way the researcher got it:
+// the harness keeps the links it was given.
+func reportLink(t *testing.T, h *harness, id string) string {
+	t.Helper()
+	link, ok := h.links[id]
+	if !ok {
+		t.Fatalf("no link recorded for %s", id)
+	}
+	return link
+}

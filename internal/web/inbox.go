@@ -219,7 +219,13 @@ func (s *Server) caseFile(w http.ResponseWriter, r *http.Request) error {
 	if file == nil {
 		return patchday.Errorf(patchday.ErrNotFound, "case %s has no such file", c.Ref)
 	}
-	f, err := s.Blobs.Open(sum)
+	return s.serveFile(w, *file)
+}
+
+// serveFile sends a stored file, always as a sandboxed download: nothing
+// a researcher or a build contains may run in our origin.
+func (s *Server) serveFile(w http.ResponseWriter, file intake.Attachment) error {
+	f, err := s.Blobs.Open(file.SHA256)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,9 @@ func (h *harness) report(title string) (id, link string) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &rc); err != nil || rec.Code != 201 {
 		h.t.Fatalf("report: %d %s", rec.Code, rec.Body)
 	}
-	return rc.ID, rc.Link[strings.Index(rc.Link, "/r/"):]
+	link = rc.Link[strings.Index(rc.Link, "/r/"):]
+	h.links[rc.ID] = link
+	return rc.ID, link
 }
 
 func TestInboxAndCaseFiles(t *testing.T) {

@@ -55,6 +55,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /r/{link}", s.handle(s.privateCase))
 	mux.Handle("POST /r/{link}/messages", s.handle(s.reporterMessage))
 	mux.Handle("POST /r/{link}/credit", s.handle(s.reporterCredit))
+	mux.Handle("GET /r/{link}/fixes/{sha256}", s.handle(s.reporterFix))
+	mux.Handle("POST /r/{link}/verdict", s.handle(s.verdict))
 
 	// Staff pages.
 	// The root is the public face: researchers arriving there find the form.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -35,6 +36,7 @@ type harness struct {
 	staff *staff.Service
 	clock *clock
 	log   *logBuffer
+	links map[string]string // private links of the reports made, by case id
 }
 
 // sessionTTL is short so a test can step past it.
@@ -62,6 +64,11 @@ func newHarness(t testing.TB) *harness {
 	handling := cases.NewService(db, clk.Now)
 	builds := fixes.NewService(db, db, clk.Now)
 	handling.UseGates(builds)
+	handling.OnMoved(func(ctx context.Context, c intake.Case, m cases.Move) {
+		if m.To == cases.Verifying {
+			reports.Notify(ctx, c.Ref, "A fix is ready for you to verify.")
+		}
+	})
 	reports.OnReporterMessage(handling.ReporterAnswered)
 	srv, err := NewServer(Deps{
 		Log: log, Staff: svc, Products: product.NewService(db, clk.Now), Audit: db, Blobs: blobs,
@@ -73,7 +80,7 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}
-	return &harness{t: t, srv: srv, db: db, staff: svc, clock: clk, log: buf}
+	return &harness{t: t, srv: srv, db: db, staff: svc, clock: clk, log: buf, links: map[string]string{}}
 }
 
 // do serves one request.
