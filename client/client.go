@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -55,22 +57,27 @@ func (e *Error) Error() string {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
+	if in == nil {
+		return c.send(ctx, method, path, "", nil, out)
 	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return c.send(ctx, method, path, "application/json", bytes.NewReader(b), out)
+}
+
+// send makes one request with a body of the given type and decodes the
+// JSON answer into out, or the error answer into *Error.
+func (c *Client) send(ctx context.Context, method, path, contentType string, body io.Reader, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, body)
 	if err != nil {
 		return fmt.Errorf("patchday API: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Token)
 	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
@@ -146,5 +153,66 @@ type Moved struct {
 func (c *Client) MoveCase(ctx context.Context, id string, m Move) (Moved, error) {
 	var out Moved
 	err := c.do(ctx, http.MethodPost, "/api/v1/cases/"+url.PathEscape(id)+"/transitions", m, &out)
+	return out, err
+}
+
+// Fix is an uploaded fix as the API returns it.
+type Fix struct {
+	ID        int64  `json:"id"`
+	VersionID int64  `json:"version_id"`
+	SHA256    string `json:"sha256"`
+	Size      int64  `json:"size"`
+	SourceRef string `json:"source_ref"`
+	Author    string `json:"author"`
+}
+
+// UploadFix uploads a build as a fix of a case for one of its affected
+// versions (by id). The build is streamed, not held in memory.
+func (c *Client) UploadFix(ctx context.Context, caseID string, versionID int64, name string, build io.Reader, sourceRef, notes string) (Fix, error) {
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		err := func() error {
+			for k, v := range map[string]string{"version": strconv.FormatInt(versionID, 10), "source_ref": sourceRef, "release_notes": notes} {
+				if err := mw.WriteField(k, v); err != nil {
+					return err
+				}
+			}
+			fw, err := mw.CreateFormFile("payload", name)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(fw, build); err != nil {
+				return err
+			}
+			return mw.Close()
+		}()
+		pw.CloseWithError(err)
+	}()
+	var out Fix
+	err := c.send(ctx, http.MethodPost, "/api/v1/cases/"+url.PathEscape(caseID)+"/fixes", mw.FormDataContentType(), pr, &out)
+	return out, err
+}
+
+// Run is a recorded test run as the API returns it.
+type Run struct {
+	ID          int64    `json:"id"`
+	FixID       int64    `json:"fix_id"`
+	Passed      bool     `json:"passed"`
+	Tests       int      `json:"tests"`
+	Failed      int      `json:"failed"`
+	Skipped     int      `json:"skipped"`
+	Failing     []string `json:"failing"`
+	Regressions []string `json:"regressions"`
+}
+
+// PostJUnit records a test run of a fix from a JUnit XML report.
+func (c *Client) PostJUnit(ctx context.Context, fixID int64, report io.Reader, notes string) (Run, error) {
+	path := "/api/v1/fixes/" + strconv.FormatInt(fixID, 10) + "/test-runs"
+	if notes != "" {
+		path += "?notes=" + url.QueryEscape(notes)
+	}
+	var out Run
+	err := c.send(ctx, http.MethodPost, path, "application/xml", report, &out)
 	return out, err
 }

@@ -2,6 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -104,5 +107,83 @@ pages: a refused move says why and lists the moves allowed now.`,
 	move.Flags().StringVar(&m.Comment, "comment", "", "the question (needs-info) or the failures (back to fixing)")
 	_ = move.MarkFlagRequired("to")
 	cmd.AddCommand(list, show, move)
+	return cmd
+}
+
+func fixCmd(e *env) *cobra.Command {
+	var api apiFlags
+	cmd := &cobra.Command{
+		Use:   "fix",
+		Short: "Upload fixes and record their test runs over the JSON API",
+	}
+	api.register(cmd)
+	var version int64
+	var sourceRef, notes string
+	upload := &cobra.Command{
+		Use:     "upload CASE FILE --version VERSION_ID --source-ref REF [--notes N]",
+		Short:   "Upload a build as a fix for one of a case's affected versions (developer)",
+		Example: `  patchday fix upload PD-2026-0001 gateway-2.4.2.tar.zst --version 3 --source-ref git:4f2a9c1`,
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := api.client()
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(args[1])
+			if err != nil {
+				return fmt.Errorf("the build: %w", err)
+			}
+			defer f.Close()
+			fix, err := c.UploadFix(cmd.Context(), args[0], version, filepath.Base(args[1]), f, sourceRef, notes)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(e.stdout, "fix %d uploaded (%d bytes, sha256 %s)\n", fix.ID, fix.Size, fix.SHA256)
+			return err
+		},
+	}
+	upload.Flags().Int64Var(&version, "version", 0, "the product version id the fix is for (required)")
+	upload.Flags().StringVar(&sourceRef, "source-ref", "", "commit, tag or change id of the fix (required)")
+	upload.Flags().StringVar(&notes, "notes", "", "release notes")
+	_ = upload.MarkFlagRequired("version")
+	_ = upload.MarkFlagRequired("source-ref")
+
+	var runNotes string
+	test := &cobra.Command{
+		Use:     "test-run FIX_ID JUNIT_XML",
+		Short:   "Record a test run of a fix from a JUnit XML report (tester; never the fix's author)",
+		Example: `  go test -v ./... 2>&1 | go-junit-report > report.xml && patchday fix test-run 12 report.xml`,
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := api.client()
+			if err != nil {
+				return err
+			}
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return usageError{fmt.Errorf("FIX_ID: %q is not a number", args[0])}
+			}
+			f, err := os.Open(args[1])
+			if err != nil {
+				return fmt.Errorf("the report: %w", err)
+			}
+			defer f.Close()
+			run, err := c.PostJUnit(cmd.Context(), id, f, runNotes)
+			if err != nil {
+				return err
+			}
+			verdict := "FAILED"
+			if run.Passed {
+				verdict = "passed"
+			}
+			fmt.Fprintf(e.stdout, "run %d of fix %d: %s (%d tests, %d failed, %d skipped)\n", run.ID, run.FixID, verdict, run.Tests, run.Failed, run.Skipped)
+			if len(run.Regressions) > 0 {
+				fmt.Fprintf(e.stdout, "regressions: %s\n", strings.Join(run.Regressions, ", "))
+			}
+			return nil
+		},
+	}
+	test.Flags().StringVar(&runNotes, "notes", "", "notes on the run")
+	cmd.AddCommand(upload, test)
 	return cmd
 }
