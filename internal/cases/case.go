@@ -41,6 +41,9 @@ type Assessment struct {
 // was read in, so two people moving one case at once cannot both win.
 type Store interface {
 	FlagStore
+	// MarkReminder records an SLA reminder, reporting false if it was
+	// sent before.
+	MarkReminder(ctx context.Context, caseID int64, clock, kind string, at time.Time) (bool, error)
 	CaseByRef(ctx context.Context, ref string) (intake.Case, error)
 	ListCases(ctx context.Context) ([]intake.Case, error)
 	CaseReports(ctx context.Context, caseID int64) ([]intake.Report, error)

@@ -102,8 +102,9 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	reports := intake.NewService(st, intake.DefaultChecks,
 		intake.Limits{MaxAttachments: c.MaxAttachments, MaxTotalBytes: c.MaxAttachmentBytes},
 		intake.RateLimit{Reports: c.ReportsPerHour, Per: time.Hour}, nil)
+	var relay *mail.Relay
 	if c.Relay != "" {
-		relay := &mail.Relay{Addr: c.Relay, From: c.SecurityAddress, Username: c.RelayUser, Password: c.RelayPassword}
+		relay = &mail.Relay{Addr: c.Relay, From: c.SecurityAddress, Username: c.RelayUser, Password: c.RelayPassword}
 		public := strings.TrimRight(c.PublicURL, "/")
 		reports.UseMail(intake.Mail{
 			Sender:  relay,
@@ -149,6 +150,21 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	swept := make(chan struct{})
 	go func() { defer close(swept); sweepSessions(ctx, st, log) }()
 	defer func() { cancel(); <-swept }() // before st.Close
+	var remind func(context.Context, cases.Reminder) error
+	if relay != nil {
+		remind = func(ctx context.Context, r cases.Reminder) error {
+			return relay.Send(ctx, r.To, "", fmt.Sprintf("[%s] %s clock %s", r.Ref, r.Clock.Name, r.Kind),
+				fmt.Sprintf("Case %s (%s) is assigned to you.\nIts %s clock is %s: due %s.\n\n%s/staff/cases/%s\n",
+					r.Ref, r.Title, r.Clock.Name, strings.ReplaceAll(r.Kind, "-", " "), r.Clock.Due.Format("2006-01-02 15:04 UTC"),
+					strings.TrimRight(c.PublicURL, "/"), r.Ref))
+		}
+	}
+	caseSwept := make(chan struct{})
+	go func() {
+		defer close(caseSwept)
+		sweepCases(ctx, st, handling, staffEmails{st}, remind, c.SweepInterval, log)
+	}()
+	defer func() { cancel(); <-caseSwept }()
 
 	if mailSrv != nil {
 		mailed := make(chan struct{})
@@ -278,6 +294,50 @@ func tellResearcher(reports *intake.Service, log *slog.Logger) func(context.Cont
 			"Please download it from your case's private page, check it, and tell us there whether it is fixed.")
 		if err != nil {
 			log.Warn("researcher not told that a fix is ready to verify", "case", c.Ref, "err", err)
+		}
+	}
+}
+
+// staffEmails finds a staff member's e-mail for reminders.
+type staffEmails struct{ st store.Store }
+
+func (s staffEmails) EmailOf(ctx context.Context, id int64) (string, error) {
+	u, err := s.st.UserByID(ctx, id)
+	return u.Email, err
+}
+
+// sweepCases runs time-driven case handling every interval while this
+// server holds the "case-sweep" lease, so of several servers sharing a
+// database one sweeps at a time.
+func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, people cases.Staff,
+	remind func(context.Context, cases.Reminder) error, every time.Duration, log *slog.Logger) {
+	host, _ := os.Hostname()
+	holder := fmt.Sprintf("%s/%d/%d", host, os.Getpid(), time.Now().UnixNano())
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		ok, err := st.TakeLease(ctx, "case-sweep", holder, now, now.Add(2*every))
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("case sweep: lease not taken", "err", err)
+			}
+			continue
+		}
+		if !ok {
+			continue
+		}
+		got, err := svc.Sweep(ctx, people, remind)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("case sweep failed; it runs again next time", "err", err)
+		}
+		if len(got.Closed) > 0 || got.Reminders > 0 {
+			log.Info("case sweep", "closed", got.Closed, "reminders", got.Reminders)
 		}
 	}
 }

@@ -151,6 +151,9 @@ type Serve struct {
 	SMTPMaxBytes int64
 	SMTPCert     string
 	SMTPKey      string
+	// SweepInterval is how often time-driven case handling runs (SLA
+	// reminders, closing unanswered cases).
+	SweepInterval time.Duration
 	// Outbound mail through a relay: off unless Relay is set.
 	Relay         string
 	RelayUser     string
@@ -182,6 +185,7 @@ func (c *Serve) Flags(fs *pflag.FlagSet) {
 	fs.Int64Var(&c.SMTPMaxBytes, "smtp-max-bytes", 60<<20, "largest e-mail accepted, in bytes (larger ones get 552)")
 	fs.StringVar(&c.SMTPCert, "smtp-cert", "", "PEM certificate for STARTTLS on the SMTP listener (with --smtp-key)")
 	fs.StringVar(&c.SMTPKey, "smtp-key", "", "PEM private key for STARTTLS on the SMTP listener")
+	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often SLA reminders and the 30-day close of unanswered cases run")
 	fs.StringVar(&c.Relay, "smtp-relay", "", "host:port of the SMTP relay for outbound mail (acknowledgements, messages to researchers); off when empty")
 	fs.StringVar(&c.RelayUser, "smtp-relay-user", "", "user name for the relay (AUTH PLAIN, only over STARTTLS)")
 	fs.StringVar(&c.RelayPassword, "smtp-relay-password", "", "password for the relay; prefer the environment variable to the flag")
@@ -206,6 +210,9 @@ func (c Serve) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, "--shutdown-timeout: must be positive")
+	}
+	if c.SweepInterval < time.Second {
+		errs = append(errs, "--sweep-interval: must be at least 1s")
 	}
 	if c.MaxAttachments < 0 || c.MaxAttachments > 1000 {
 		errs = append(errs, "--max-attachments: must be from 0 to 1000")

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/cases"
@@ -28,6 +29,10 @@ type Store interface {
 	intake.Store
 	cases.Store
 	fixes.Store
+	// TakeLease gives holder the named lease until the given time if it
+	// is free, expired, or already theirs, and reports whether holder has
+	// it: of several servers, one runs each scheduled job.
+	TakeLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error)
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// Engine names the database engine ("sqlite" or "postgres").

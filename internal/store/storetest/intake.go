@@ -297,3 +297,42 @@ func testFixes(t *testing.T, s store.Store, _ Harness) {
 	bad := fixes.Run{FixID: 9999, TesterID: tester.ID, CreatedAt: t0}
 	wantKind(t, "run of a missing fix", s.AddRun(ctx, &bad, entry("fix.test", "x")), patchday.ErrNotFound)
 }
+
+func testJobs(t *testing.T, s store.Store, _ Harness) {
+	ctx := context.Background()
+	tests := []struct {
+		holder string
+		now    time.Time
+		want   bool
+	}{
+		{"a", t0, true},                       // free
+		{"b", t0.Add(time.Minute), false},     // a holds it
+		{"a", t0.Add(2 * time.Minute), true},  // a renews
+		{"b", t0.Add(5 * time.Minute), false}, // still a's (until +7m)
+		{"b", t0.Add(7 * time.Minute), true},  // expired: b takes it
+		{"a", t0.Add(8 * time.Minute), false}, // now b's
+	}
+	for i, tt := range tests {
+		got, err := s.TakeLease(ctx, "case-sweep", tt.holder, tt.now, tt.now.Add(5*time.Minute))
+		if err != nil || got != tt.want {
+			t.Errorf("step %d: TakeLease(%s at +%s) = %v, %v; want %v", i, tt.holder, tt.now.Sub(t0), got, err, tt.want)
+		}
+	}
+	if got, _ := s.TakeLease(ctx, "other-job", "a", t0, t0.Add(time.Minute)); !got {
+		t.Errorf("leases of different jobs are independent")
+	}
+
+	c := intake.Case{Year: 2026, Title: "reminded", State: intake.StateReceived, CreatedAt: t0}
+	if err := s.CreateCase(ctx, &c, sampleReport(t0, "x"), "remind-link", entry("case.create", "case")); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{true, false} {
+		got, err := s.MarkReminder(ctx, c.ID, "triage", "overdue", t0)
+		if err != nil || got != want {
+			t.Errorf("MarkReminder #%d = %v, %v; want %v (each reminder once)", i+1, got, err, want)
+		}
+	}
+	if got, _ := s.MarkReminder(ctx, c.ID, "triage", "due-soon", t0); !got {
+		t.Errorf("another kind of reminder is a new one")
+	}
+}

@@ -45,6 +45,7 @@ func Run(t *testing.T, h Harness) {
 		{"Messages", testMessages},
 		{"CaseHandling", testCaseHandling},
 		{"Fixes", testFixes},
+		{"Jobs", testJobs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
