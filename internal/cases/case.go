@@ -46,6 +46,8 @@ type Store interface {
 	MarkReminder(ctx context.Context, caseID int64, clock, kind string, at time.Time) (bool, error)
 	CaseByRef(ctx context.Context, ref string) (intake.Case, error)
 	ListCases(ctx context.Context) ([]intake.Case, error)
+	// ProductSLA returns a product's own SLA policy as JSON ("" = default).
+	ProductSLA(ctx context.Context, productID int64) (string, error)
 	CaseReports(ctx context.Context, caseID int64) ([]intake.Report, error)
 	// MoveCase sets the case's state to m.To if it is still m.From
 	// (patchday.ErrConflict if not), records m, and writes e.
@@ -341,7 +343,23 @@ func (s *Service) ClocksOf(ctx context.Context, c intake.Case) ([]Clock, error) 
 	if err != nil {
 		return nil, err
 	}
-	return Clocks(c.CreatedAt, moves, t.CVSSRating, s.now(), s.policy), nil
+	p, err := s.policyFor(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return Clocks(c.CreatedAt, moves, t.CVSSRating, s.now(), p), nil
+}
+
+// policyFor returns the SLA policy of a case's product, or the default.
+func (s *Service) policyFor(ctx context.Context, c intake.Case) (Policy, error) {
+	if c.ProductID == 0 {
+		return s.policy, nil
+	}
+	raw, err := s.store.ProductSLA(ctx, c.ProductID)
+	if err != nil || raw == "" {
+		return s.policy, err
+	}
+	return ParsePolicy(raw)
 }
 
 // Next returns the clock that runs out first among those not done, if any

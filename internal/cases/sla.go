@@ -1,6 +1,14 @@
 package cases
 
-import "time"
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/patchday/patchday"
+)
 
 // Policy is how many business days each SLA clock allows. Fix days are
 // by CVSS rating.
@@ -117,4 +125,67 @@ func Clocks(opened time.Time, moves []Move, rating string, now time.Time, p Poli
 		out = append(out, clock("fix", accepted, days, Verifying, Scheduled, Released))
 	}
 	return out
+}
+
+// ParsePolicy reads a stored policy (JSON); what it leaves out comes from
+// DefaultPolicy. An empty string is the default policy.
+func ParsePolicy(s string) (Policy, error) {
+	p := Policy{FirstResponseDays: DefaultPolicy.FirstResponseDays, TriageDays: DefaultPolicy.TriageDays, FixDays: map[string]int{}}
+	for k, v := range DefaultPolicy.FixDays {
+		p.FixDays[k] = v
+	}
+	if s == "" {
+		return p, nil
+	}
+	var in struct {
+		FirstResponseDays int            `json:"first_response_days"`
+		TriageDays        int            `json:"triage_days"`
+		FixDays           map[string]int `json:"fix_days"`
+	}
+	if err := json.Unmarshal([]byte(s), &in); err != nil {
+		return Policy{}, fmt.Errorf("SLA policy: %w", err)
+	}
+	if in.FirstResponseDays > 0 {
+		p.FirstResponseDays = in.FirstResponseDays
+	}
+	if in.TriageDays > 0 {
+		p.TriageDays = in.TriageDays
+	}
+	for k, v := range in.FixDays {
+		p.FixDays[k] = v
+	}
+	return p, p.Check()
+}
+
+// Ratings are the CVSS ratings fix days are set by.
+var Ratings = []string{"Critical", "High", "Medium", "Low", "None"}
+
+// Check returns every problem with a policy at once.
+func (p Policy) Check() error {
+	probs := patchday.Problems{}
+	ok := func(n int) bool { return n >= 1 && n <= 365 }
+	if !ok(p.FirstResponseDays) {
+		probs.Add("first_response_days", "must be from 1 to 365 business days")
+	}
+	if !ok(p.TriageDays) {
+		probs.Add("triage_days", "must be from 1 to 365 business days")
+	}
+	for k, v := range p.FixDays {
+		if !slices.Contains(Ratings, k) {
+			probs.Add("fix_days", fmt.Sprintf("%q is not a rating (ratings: %s)", k, strings.Join(Ratings, ", ")))
+		} else if !ok(v) {
+			probs.Add("fix_days", fmt.Sprintf("%s: must be from 1 to 365 business days", k))
+		}
+	}
+	return probs.Err("the SLA policy is not valid")
+}
+
+// JSON is the policy as stored.
+func (p Policy) JSON() string {
+	b, _ := json.Marshal(struct {
+		FirstResponseDays int            `json:"first_response_days"`
+		TriageDays        int            `json:"triage_days"`
+		FixDays           map[string]int `json:"fix_days"`
+	}{p.FirstResponseDays, p.TriageDays, p.FixDays})
+	return string(b)
 }

@@ -1,10 +1,16 @@
 package cases_test
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/intake"
+	"github.com/patchday/patchday/internal/product"
+	"github.com/patchday/patchday/internal/store/sqlite"
 )
 
 func day(s string) time.Time {
@@ -92,5 +98,52 @@ func TestClocks(t *testing.T) {
 	moves = append(moves, mv("2026-12-08 10:00", cases.Fixing, cases.Testing), mv("2026-12-08 15:00", cases.Testing, cases.Verifying))
 	if c := find(cases.Clocks(opened, moves, "Critical", day("2026-12-10 10:00"), cases.DefaultPolicy), "fix"); !c.Done || c.Overdue {
 		t.Errorf("fix done in time %+v", c)
+	}
+}
+
+func TestParsePolicy(t *testing.T) {
+	p, err := cases.ParsePolicy(`{"first_response_days":1,"fix_days":{"Critical":3}}`)
+	if err != nil || p.FirstResponseDays != 1 || p.TriageDays != 5 || p.FixDays["Critical"] != 3 || p.FixDays["High"] != 30 {
+		t.Errorf("ParsePolicy = %+v, %v; want the given values over the defaults", p, err)
+	}
+	for _, bad := range []string{`{`, `{"triage_days":400}`, `{"fix_days":{"Urgent":3}}`, `{"fix_days":{"Low":0}}`} {
+		if _, err := cases.ParsePolicy(bad); err == nil {
+			t.Errorf("ParsePolicy(%s) accepted", bad)
+		}
+	}
+	if p, _ := cases.ParsePolicy(""); p.JSON() != cases.DefaultPolicy.JSON() {
+		t.Errorf("the empty policy is not the default")
+	}
+}
+
+func TestProductPolicy(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "patchday.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC) // Monday
+	clock := func() time.Time { return now }
+	products := product.NewService(st, clock)
+	if _, err := products.Add(ctx, audit.System, "Gateway", "Example", "semver"); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := cases.ParsePolicy(`{"first_response_days":1}`)
+	if err := products.SetSLA(ctx, audit.System, "Gateway", p.JSON()); err != nil {
+		t.Fatal(err)
+	}
+	reports := intake.NewService(st, intake.DefaultChecks, intake.DefaultLimits, intake.RateLimit{}, clock)
+	sub := intake.Submission{Title: "t", Product: "Gateway", Version: "1", Description: "d", Steps: "s", Email: "ada@example.org"}
+	gw, _ := reports.Submit(ctx, sub, intake.SourceWeb, "x")
+	sub.Product = "Something else"
+	other, _ := reports.Submit(ctx, sub, intake.SourceWeb, "x")
+	svc := cases.NewService(st, clock)
+	for ref, want := range map[string]string{gw.Ref: "2026-11-24 10:00", other.Ref: "2026-11-25 10:00"} {
+		c, _ := st.CaseByRef(ctx, ref)
+		cs, err := svc.ClocksOf(ctx, c)
+		if err != nil || !cs[0].Due.Equal(day(want)) {
+			t.Errorf("%s first response due %v (%v), want %s", ref, cs[0].Due, err, want)
+		}
 	}
 }

@@ -76,7 +76,11 @@ func (s *Service) Sweep(ctx context.Context, people Staff, send func(context.Con
 		if t.Assignee == 0 {
 			continue
 		}
-		for _, k := range Clocks(c.CreatedAt, moves, t.CVSSRating, now, s.policy) {
+		policy, err := s.policyFor(ctx, c)
+		if err != nil {
+			return out, err
+		}
+		for _, k := range Clocks(c.CreatedAt, moves, t.CVSSRating, now, policy) {
 			kind := ""
 			switch {
 			case k.Done || k.Paused:

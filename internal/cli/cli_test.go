@@ -17,7 +17,7 @@ func run(t *testing.T, env map[string]string, args ...string) (string, error) {
 // TestHelp: every command explains itself, and every flag names its
 // environment override.
 func TestHelp(t *testing.T) {
-	cmds := [][]string{{}, {"serve"}, {"version"}, {"user"}, {"user", "add"}, {"user", "list"}, {"user", "disable"}, {"token"}, {"token", "create"}, {"product"}, {"product", "add"}, {"product", "list"}, {"product", "version"}, {"product", "version", "add"}, {"case"}, {"case", "list"}, {"case", "show"}, {"case", "move"}, {"fix"}, {"fix", "upload"}, {"fix", "test-run"}}
+	cmds := [][]string{{}, {"serve"}, {"version"}, {"user"}, {"user", "add"}, {"user", "list"}, {"user", "disable"}, {"token"}, {"token", "create"}, {"product"}, {"product", "add"}, {"product", "list"}, {"product", "version"}, {"product", "version", "add"}, {"product", "sla"}, {"case"}, {"case", "list"}, {"case", "show"}, {"case", "move"}, {"fix"}, {"fix", "upload"}, {"fix", "test-run"}}
 	for _, c := range cmds {
 		t.Run(strings.Join(append([]string{"patchday"}, c...), " "), func(t *testing.T) {
 			out, err := run(t, nil, append(c, "--help")...)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/cases"
 	"github.com/patchday/patchday/internal/config"
 	"github.com/patchday/patchday/internal/product"
 )
@@ -33,7 +34,7 @@ named by --data/--db. The report form offers these products. Each product
 orders its versions by a scheme: semver (1.4.2, the default), debian
 (1:2.9.14+dfsg-1.3+deb12u4) or opaque (the order they were added).`,
 	}
-	cmd.AddCommand(productAddCmd(e), productListCmd(e), productVersionCmd(e))
+	cmd.AddCommand(productAddCmd(e), productListCmd(e), productVersionCmd(e), productSLACmd(e))
 	return cmd
 }
 
@@ -119,5 +120,72 @@ func productVersionCmd(e *env) *cobra.Command {
 	}
 	c.Flags(add.Flags())
 	cmd.AddCommand(add)
+	return cmd
+}
+
+func productSLACmd(e *env) *cobra.Command {
+	var c config.Store
+	var first, triage int
+	var fix map[string]int
+	var reset bool
+	cmd := &cobra.Command{
+		Use:   "sla NAME [--first-response DAYS] [--triage DAYS] [--fix RATING=DAYS,…] [--default]",
+		Short: "Show or set a product's SLA policy (business days)",
+		Long: `Show or set how many business days a product's cases have for the first
+response, for triage, and for a fix that passed the test gate, by CVSS rating
+(Critical, High, Medium, Low, None). What is not set comes from the default
+policy: first response 2, triage 5, fix Critical 7, High 30, Medium 60, Low 90.`,
+		Example: `  patchday product sla Gateway --first-response 1 --fix Critical=3,High=14
+  patchday product sla Gateway --default`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withProducts(cmd.Context(), c, func(svc *product.Service, by audit.Actor) error {
+				raw, err := svc.SLA(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				p, err := cases.ParsePolicy(raw)
+				if err != nil {
+					return err
+				}
+				changed := reset || cmd.Flags().Changed("first-response") || cmd.Flags().Changed("triage") || cmd.Flags().Changed("fix")
+				if reset {
+					p, _ = cases.ParsePolicy("")
+				}
+				if cmd.Flags().Changed("first-response") {
+					p.FirstResponseDays = first
+				}
+				if cmd.Flags().Changed("triage") {
+					p.TriageDays = triage
+				}
+				for k, v := range fix {
+					p.FixDays[k] = v
+				}
+				if changed {
+					if err := p.Check(); err != nil {
+						return err
+					}
+					stored := p.JSON()
+					if reset {
+						stored = ""
+					}
+					if err := svc.SetSLA(cmd.Context(), by, args[0], stored); err != nil {
+						return err
+					}
+				}
+				fmt.Fprintf(e.stdout, "%s: first response %d, triage %d business days; fix", args[0], p.FirstResponseDays, p.TriageDays)
+				for _, r := range cases.Ratings {
+					fmt.Fprintf(e.stdout, " %s %d", r, p.FixDays[r])
+				}
+				_, err = fmt.Fprintln(e.stdout)
+				return err
+			})
+		},
+	}
+	c.Flags(cmd.Flags())
+	cmd.Flags().IntVar(&first, "first-response", 0, "business days to the first response")
+	cmd.Flags().IntVar(&triage, "triage", 0, "business days to triage")
+	cmd.Flags().StringToIntVar(&fix, "fix", nil, "business days to a tested fix, by rating, e.g. Critical=3,High=14")
+	cmd.Flags().BoolVar(&reset, "default", false, "return the product to the default policy")
 	return cmd
 }

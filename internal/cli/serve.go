@@ -118,6 +118,7 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	handling := cases.NewService(st, nil)
 	builds := fixes.NewService(st, st, nil)
 	handling.UseGates(builds)
+	handling.SetAnswerWindow(time.Duration(c.VerifyDays) * 24 * time.Hour)
 	handling.OnMoved(tellResearcher(reports, log))
 	reports.OnReporterMessage(handling.ReporterAnswered)
 	var smtpLn net.Listener

@@ -154,6 +154,9 @@ type Serve struct {
 	// SweepInterval is how often time-driven case handling runs (SLA
 	// reminders, closing unanswered cases).
 	SweepInterval time.Duration
+	// VerifyDays is how long researchers have to verify a fix before a
+	// release manager may proceed without them.
+	VerifyDays int
 	// Outbound mail through a relay: off unless Relay is set.
 	Relay         string
 	RelayUser     string
@@ -185,6 +188,7 @@ func (c *Serve) Flags(fs *pflag.FlagSet) {
 	fs.Int64Var(&c.SMTPMaxBytes, "smtp-max-bytes", 60<<20, "largest e-mail accepted, in bytes (larger ones get 552)")
 	fs.StringVar(&c.SMTPCert, "smtp-cert", "", "PEM certificate for STARTTLS on the SMTP listener (with --smtp-key)")
 	fs.StringVar(&c.SMTPKey, "smtp-key", "", "PEM private key for STARTTLS on the SMTP listener")
+	fs.IntVar(&c.VerifyDays, "verify-days", 14, "days a researcher has to verify a fix before a release manager may proceed without them")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often SLA reminders and the 30-day close of unanswered cases run")
 	fs.StringVar(&c.Relay, "smtp-relay", "", "host:port of the SMTP relay for outbound mail (acknowledgements, messages to researchers); off when empty")
 	fs.StringVar(&c.RelayUser, "smtp-relay-user", "", "user name for the relay (AUTH PLAIN, only over STARTTLS)")
@@ -210,6 +214,9 @@ func (c Serve) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, "--shutdown-timeout: must be positive")
+	}
+	if c.VerifyDays < 1 || c.VerifyDays > 365 {
+		errs = append(errs, "--verify-days: must be from 1 to 365")
 	}
 	if c.SweepInterval < time.Second {
 		errs = append(errs, "--sweep-interval: must be at least 1s")

@@ -36,7 +36,7 @@ var defaults = config.Serve{
 	SessionTTL:      12 * time.Hour,
 	ShutdownTimeout: 30 * time.Second,
 	MaxAttachments:  10, MaxAttachmentBytes: 50 << 20, ReportsPerHour: 10, Languages: "en",
-	SMTPDomain: "localhost", SMTPMaxBytes: 60 << 20, SweepInterval: time.Minute,
+	SMTPDomain: "localhost", SMTPMaxBytes: 60 << 20, SweepInterval: time.Minute, VerifyDays: 14,
 }
 
 // parseServe parses args into a Serve config, then applies env.

@@ -51,6 +51,9 @@ type Store interface {
 	AddVersion(ctx context.Context, v *Version, e audit.Entry) error
 	// ListVersions returns every version of every product, in no order.
 	ListVersions(ctx context.Context) ([]Version, error)
+	// SetProductSLA stores a product's SLA policy as JSON ("" = default).
+	SetProductSLA(ctx context.Context, productID int64, policy string, e audit.Entry) error
+	ProductSLA(ctx context.Context, productID int64) (string, error)
 }
 
 // Sort orders versions oldest first by the product's scheme.
@@ -156,4 +159,29 @@ func (s *Service) List(ctx context.Context) ([]WithVersions, error) {
 		Sort(p.Scheme, out[i].Versions)
 	}
 	return out, nil
+}
+
+// SetSLA stores a product's SLA policy, given as the JSON the case
+// handling reads; "" returns the product to the default policy.
+func (s *Service) SetSLA(ctx context.Context, by audit.Actor, name, policy string) error {
+	pr, err := s.store.ProductByName(ctx, strings.TrimSpace(name))
+	if errors.Is(err, patchday.ErrNotFound) {
+		return patchday.Errorf(patchday.ErrNotFound, "there is no product named %q", name)
+	} else if err != nil {
+		return err
+	}
+	detail := "SLA policy " + policy
+	if policy == "" {
+		detail = "SLA policy back to the default"
+	}
+	return s.store.SetProductSLA(ctx, pr.ID, policy, audit.New(by, s.now(), "product.sla", "product:"+pr.Name, detail))
+}
+
+// SLA returns a product's stored SLA policy ("" for the default).
+func (s *Service) SLA(ctx context.Context, name string) (string, error) {
+	pr, err := s.store.ProductByName(ctx, strings.TrimSpace(name))
+	if err != nil {
+		return "", err
+	}
+	return s.store.ProductSLA(ctx, pr.ID)
 }

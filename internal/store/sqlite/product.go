@@ -89,3 +89,20 @@ func (s *Store) ListVersions(ctx context.Context) ([]product.Version, error) {
 	}
 	return vs, rows.Err()
 }
+
+// SetProductSLA stores a product's SLA policy (JSON; empty for the default).
+func (s *Store) SetProductSLA(ctx context.Context, productID int64, policy string, e audit.Entry) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := mustAffect(tx.ExecContext(ctx, "UPDATE products SET sla = ? WHERE id = ?", policy, productID)); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, e)
+	})
+}
+
+// ProductSLA returns a product's SLA policy (JSON; empty for the default).
+func (s *Store) ProductSLA(ctx context.Context, productID int64) (string, error) {
+	var policy string
+	err := s.read.QueryRowContext(ctx, "SELECT sla FROM products WHERE id = ?", productID).Scan(&policy)
+	return policy, mapErr(err, "")
+}

@@ -377,6 +377,16 @@ func testProducts(t *testing.T, s store.Store, _ Harness) {
 	dup := product.Product{Name: "Gateway", Vendor: "Other", Scheme: product.SchemeOpaque}
 	wantKind(t, "duplicate product", s.CreateProduct(ctx, &dup, entry("product.create", "Gateway")), patchday.ErrConflict)
 
+	if sla, err := s.ProductSLA(ctx, gw.ID); err != nil || sla != "" {
+		t.Errorf("a new product's SLA policy: %q, %v; want the default (empty)", sla, err)
+	}
+	if err := s.SetProductSLA(ctx, gw.ID, `{"triage_days":3}`, entry("product.sla", "Gateway")); err != nil {
+		t.Fatal(err)
+	}
+	if sla, _ := s.ProductSLA(ctx, gw.ID); sla != `{"triage_days":3}` {
+		t.Errorf("SLA policy after setting: %q", sla)
+	}
+	wantKind(t, "SLA of a missing product", s.SetProductSLA(ctx, 9999, "", entry("product.sla", "x")), patchday.ErrNotFound)
 	got, err := s.ProductByName(ctx, "Gateway")
 	if err != nil {
 		t.Fatal(err)
@@ -422,7 +432,7 @@ func testProducts(t *testing.T, s store.Store, _ Harness) {
 	if diff := cmp.Diff(append(added, same), vs); diff != "" {
 		t.Errorf("ListVersions (-want +got):\n%s", diff)
 	}
-	if n := len(auditActions(t, s)); n != 5 {
-		t.Errorf("%d audit entries, want 5 (2 products, 3 versions; refusals leave none)", n)
+	if n := len(auditActions(t, s)); n != 6 {
+		t.Errorf("%d audit entries, want 6 (2 products, an SLA policy, 3 versions; refusals leave none)", n)
 	}
 }
