@@ -18,6 +18,7 @@ import (
 	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
+	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/staff"
 )
 
@@ -29,6 +30,7 @@ type Store interface {
 	intake.Store
 	cases.Store
 	fixes.Store
+	release.Store
 	// TakeLease gives holder the named lease until the given time if it
 	// is free, expired, or already theirs, and reports whether holder has
 	// it: of several servers, one runs each scheduled job.

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
+	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/staff"
 	"github.com/patchday/patchday/internal/store"
 )
@@ -334,5 +336,86 @@ func testJobs(t *testing.T, s store.Store, _ Harness) {
 	}
 	if got, _ := s.MarkReminder(ctx, c.ID, "triage", "due-soon", t0); !got {
 		t.Errorf("another kind of reminder is a new one")
+	}
+}
+
+func testReleases(t *testing.T, s store.Store, _ Harness) {
+	ctx := context.Background()
+	at := time.Date(2026, 12, 8, 17, 0, 0, 0, time.UTC)
+	train := release.Release{At: at, Kind: release.Train}
+	if err := s.CreateRelease(ctx, &train, entry("release.create", "train")); err != nil {
+		t.Fatal(err)
+	}
+	again := release.Release{At: at, Kind: release.Train}
+	wantKind(t, "a second train at the same time", s.CreateRelease(ctx, &again, entry("release.create", "x")), patchday.ErrConflict)
+	oob := release.Release{At: at, Kind: release.OutOfBand, Justification: "attacks observed"}
+	if err := s.CreateRelease(ctx, &oob, entry("release.create", "oob")); err != nil {
+		t.Errorf("an out-of-band release at a train's time: %v", err)
+	}
+	got, err := s.TrainAt(ctx, at)
+	if err != nil || got.ID != train.ID || got.Approved() || got.Published() || !got.At.Equal(at) {
+		t.Errorf("TrainAt = %+v, %v", got, err)
+	}
+	if _, err := s.TrainAt(ctx, at.Add(time.Hour)); !errors.Is(err, patchday.ErrNotFound) {
+		t.Errorf("TrainAt(other time) = %v", err)
+	}
+	list, _ := s.ListReleases(ctx, at.Add(-time.Hour))
+	if len(list) != 2 || list[0].ID != train.ID {
+		t.Errorf("ListReleases: %+v", list)
+	}
+
+	c := intake.Case{Year: 2026, Title: "shipped", State: intake.StateReceived, CreatedAt: t0}
+	if err := s.CreateCase(ctx, &c, sampleReport(t0, "x"), "release-link", entry("case.create", "case")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AssignCase(ctx, train.ID, c.ID, entry("release.assign", "x")); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, "a case in two releases", s.AssignCase(ctx, oob.ID, c.ID, entry("release.assign", "x")), patchday.ErrConflict)
+	if ids, _ := s.ReleaseCases(ctx, train.ID); len(ids) != 1 || ids[0] != c.ID {
+		t.Errorf("ReleaseCases: %v", ids)
+	}
+	if r, err := s.ReleaseOfCase(ctx, c.ID); err != nil || r.ID != train.ID {
+		t.Errorf("ReleaseOfCase: %+v %v", r, err)
+	}
+	if due, _ := s.DueReleases(ctx, at.Add(time.Minute)); len(due) != 0 {
+		t.Errorf("an unapproved release is due: %+v", due)
+	}
+	if err := s.ApproveRelease(ctx, train.ID, "rm@example.com", t0, entry("release.approve", "x")); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := s.DueReleases(ctx, at.Add(-time.Minute)); len(due) != 0 {
+		t.Errorf("a release is due before its time: %+v", due)
+	}
+	due, _ := s.DueReleases(ctx, at)
+	if len(due) != 1 || due[0].ID != train.ID || due[0].ApprovedBy != "rm@example.com" {
+		t.Fatalf("DueReleases at its time: %+v", due)
+	}
+	// Several servers publish at once: exactly one does.
+	var wg sync.WaitGroup
+	won := make([]bool, 6)
+	for i := range won {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := s.MarkPublished(ctx, train.ID, at, entry("release.publish", "x"))
+			if err != nil {
+				t.Errorf("MarkPublished: %v", err)
+			}
+			won[i] = ok
+		}()
+	}
+	wg.Wait()
+	n := 0
+	for _, w := range won {
+		if w {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d servers published the release, want exactly 1", n)
+	}
+	if due, _ := s.DueReleases(ctx, at.Add(time.Hour)); len(due) != 0 {
+		t.Errorf("a published release is still due: %+v", due)
 	}
 }

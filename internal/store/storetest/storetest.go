@@ -46,6 +46,7 @@ func Run(t *testing.T, h Harness) {
 		{"CaseHandling", testCaseHandling},
 		{"Fixes", testFixes},
 		{"Jobs", testJobs},
+		{"Releases", testReleases},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

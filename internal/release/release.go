@@ -1,0 +1,59 @@
+package release
+
+import (
+	"context"
+	"time"
+
+	"github.com/patchday/patchday/internal/audit"
+)
+
+// Kind says whether a release rides the train or is out of band.
+type Kind string
+
+// The kinds of release.
+const (
+	Train     Kind = "train"
+	OutOfBand Kind = "out-of-band"
+)
+
+// Release is one publication of fixes at a set time.
+type Release struct {
+	ID            int64
+	At            time.Time
+	Kind          Kind
+	Justification string // why an out-of-band release cannot wait
+	ApprovedBy    string
+	ApprovedAt    time.Time // zero until approved
+	PublishedAt   time.Time // zero until published
+	CreatedAt     time.Time
+}
+
+// Approved reports whether a release manager approved the release.
+func (r Release) Approved() bool { return !r.ApprovedAt.IsZero() }
+
+// Published reports whether the release is out.
+func (r Release) Published() bool { return !r.PublishedAt.IsZero() }
+
+// Store keeps releases. Changes write their audit entry with them.
+type Store interface {
+	// CreateRelease inserts r; a train release on a date that has one is
+	// patchday.ErrConflict.
+	CreateRelease(ctx context.Context, r *Release, e audit.Entry) error
+	ReleaseByID(ctx context.Context, id int64) (Release, error)
+	// TrainAt returns the train release at exactly t, ErrNotFound if none.
+	TrainAt(ctx context.Context, t time.Time) (Release, error)
+	// ListReleases returns releases from since on, by time.
+	ListReleases(ctx context.Context, since time.Time) ([]Release, error)
+	// AssignCase puts a case in a release; a case already in one is
+	// patchday.ErrConflict.
+	AssignCase(ctx context.Context, releaseID, caseID int64, e audit.Entry) error
+	ReleaseCases(ctx context.Context, releaseID int64) ([]int64, error)
+	ReleaseOfCase(ctx context.Context, caseID int64) (Release, error)
+	// ApproveRelease marks a release approved.
+	ApproveRelease(ctx context.Context, id int64, by string, at time.Time, e audit.Entry) error
+	// MarkPublished marks a release published if it was not yet, and
+	// reports whether this call did: of several servers, one publishes.
+	MarkPublished(ctx context.Context, id int64, at time.Time, e audit.Entry) (bool, error)
+	// DueReleases returns approved, unpublished releases due by now.
+	DueReleases(ctx context.Context, now time.Time) ([]Release, error)
+}
