@@ -67,6 +67,32 @@ type Service struct {
 	// a release manager may proceed without them.
 	answerWindow time.Duration
 	moved        func(ctx context.Context, c intake.Case, m Move)
+	releases     Releases
+}
+
+// Releases tells whether a case is in an approved release.
+type Releases interface {
+	Approved(ctx context.Context, caseID int64) (bool, error)
+}
+
+// UseReleases lets the release job's move see release approval.
+func (s *Service) UseReleases(r Releases) { s.releases = r }
+
+// CaseByRef returns a case by its id.
+func (s *Service) CaseByRef(ctx context.Context, ref string) (intake.Case, error) {
+	return s.load(ctx, ref)
+}
+
+// ListCases returns every case, newest first.
+func (s *Service) ListCases(ctx context.Context) ([]intake.Case, error) {
+	return s.store.ListCases(ctx)
+}
+
+// Release moves a scheduled case to released, as the release job does at
+// release time.
+func (s *Service) Release(ctx context.Context, ref string) error {
+	_, err := s.Move(ctx, Actor{System: true}, "release job", ref, Request{To: Released})
+	return err
 }
 
 // DefaultAnswerWindow gives researchers two weeks to verify a fix.
@@ -112,6 +138,13 @@ func (s *Service) facts(ctx context.Context, c intake.Case, a Actor) (Facts, err
 		return Facts{}, err
 	}
 	f := Facts{HasSeverity: t.CVSSVector != "", HasCWE: t.CWE != 0, HasAffected: len(t.Affected) > 0, Assignee: t.Assignee}
+	if State(c.State) == Scheduled && s.releases != nil {
+		ok, err := s.releases.Approved(ctx, c.ID)
+		if err != nil {
+			return Facts{}, err
+		}
+		f.ReleaseApproved = ok
+	}
 	if State(c.State) == Verifying {
 		moves, err := s.store.CaseMoves(ctx, c.ID)
 		if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/patchday/patchday/internal/mail"
 	"github.com/patchday/patchday/internal/pgp"
 	"github.com/patchday/patchday/internal/product"
+	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/staff"
 	"github.com/patchday/patchday/internal/store"
 	"github.com/patchday/patchday/internal/version"
@@ -119,6 +120,13 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	builds := fixes.NewService(st, st, nil)
 	handling.UseGates(builds)
 	handling.SetAnswerWindow(time.Duration(c.VerifyDays) * 24 * time.Hour)
+	sched, err := release.ParseSchedule(strings.ReplaceAll(c.ReleaseRule, `\n`, "\n"), c.ForceRule, time.Now())
+	if err != nil {
+		ln.Close()
+		return usageError{fmt.Errorf("--release-rule: %w", err)}
+	}
+	releases := release.NewService(st, handling, sched, nil)
+	handling.UseReleases(releases)
 	handling.OnMoved(tellResearcher(reports, log))
 	reports.OnReporterMessage(handling.ReporterAnswered)
 	var smtpLn net.Listener
@@ -163,7 +171,7 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	caseSwept := make(chan struct{})
 	go func() {
 		defer close(caseSwept)
-		sweepCases(ctx, st, handling, staffEmails{st}, remind, c.SweepInterval, log)
+		sweepCases(ctx, st, handling, releases, staffEmails{st}, remind, c.SweepInterval, log)
 	}()
 	defer func() { cancel(); <-caseSwept }()
 
@@ -310,19 +318,35 @@ func (s staffEmails) EmailOf(ctx context.Context, id int64) (string, error) {
 // sweepCases runs time-driven case handling every interval while this
 // server holds the "case-sweep" lease, so of several servers sharing a
 // database one sweeps at a time.
-func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, people cases.Staff,
+func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, releases *release.Service, people cases.Staff,
 	remind func(context.Context, cases.Reminder) error, every time.Duration, log *slog.Logger) {
 	host, _ := os.Hostname()
 	holder := fmt.Sprintf("%s/%d/%d", host, os.Getpid(), time.Now().UnixNano())
 	t := time.NewTicker(every)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	// The first round runs at start: a release whose time passed while no
+	// server was up is published now, late, and says so.
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
 		}
 		now := time.Now()
+		if ok, err := st.TakeLease(ctx, "release-publish", holder, now, now.Add(2*every)); err == nil && ok {
+			published, err := releases.Publish(ctx)
+			if err != nil && ctx.Err() == nil {
+				log.Error("release publishing failed; it is retried next time", "err", err)
+			}
+			for _, p := range published {
+				log.Info("release published", "release", p.Release.ID, "at", p.Release.At, "cases", p.Cases)
+				if p.Delay > 2*every {
+					log.Warn("release published late: no server was up to publish it on time", "release", p.Release.ID, "delay", p.Delay.Round(time.Second))
+				}
+			}
+		}
 		ok, err := st.TakeLease(ctx, "case-sweep", holder, now, now.Add(2*every))
 		if err != nil {
 			if ctx.Err() == nil {

@@ -154,6 +154,10 @@ type Serve struct {
 	// SweepInterval is how often time-driven case handling runs (SLA
 	// reminders, closing unanswered cases).
 	SweepInterval time.Duration
+	// ReleaseRule is the release train's RFC 5545 recurrence; ForceRule
+	// allows one that lands Friday to Monday.
+	ReleaseRule string
+	ForceRule   bool
 	// VerifyDays is how long researchers have to verify a fix before a
 	// release manager may proceed without them.
 	VerifyDays int
@@ -188,6 +192,9 @@ func (c *Serve) Flags(fs *pflag.FlagSet) {
 	fs.Int64Var(&c.SMTPMaxBytes, "smtp-max-bytes", 60<<20, "largest e-mail accepted, in bytes (larger ones get 552)")
 	fs.StringVar(&c.SMTPCert, "smtp-cert", "", "PEM certificate for STARTTLS on the SMTP listener (with --smtp-key)")
 	fs.StringVar(&c.SMTPKey, "smtp-key", "", "PEM private key for STARTTLS on the SMTP listener")
+	fs.StringVar(&c.ReleaseRule, "release-rule", "DTSTART:20260113T170000Z\nRRULE:FREQ=MONTHLY;BYDAY=+2TU",
+		"the release train as an RFC 5545 rule (DTSTART and RRULE lines; \\n or a real newline between them); default: the second Tuesday, 17:00 UTC")
+	fs.BoolVar(&c.ForceRule, "release-rule-force", false, "allow a train rule that lands Friday to Monday")
 	fs.IntVar(&c.VerifyDays, "verify-days", 14, "days a researcher has to verify a fix before a release manager may proceed without them")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often SLA reminders and the 30-day close of unanswered cases run")
 	fs.StringVar(&c.Relay, "smtp-relay", "", "host:port of the SMTP relay for outbound mail (acknowledgements, messages to researchers); off when empty")

@@ -37,6 +37,7 @@ var defaults = config.Serve{
 	ShutdownTimeout: 30 * time.Second,
 	MaxAttachments:  10, MaxAttachmentBytes: 50 << 20, ReportsPerHour: 10, Languages: "en",
 	SMTPDomain: "localhost", SMTPMaxBytes: 60 << 20, SweepInterval: time.Minute, VerifyDays: 14,
+	ReleaseRule: "DTSTART:20260113T170000Z\nRRULE:FREQ=MONTHLY;BYDAY=+2TU",
 }
 
 // parseServe parses args into a Serve config, then applies env.
