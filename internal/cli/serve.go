@@ -147,7 +147,7 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	}
 	h, err := web.NewServer(web.Deps{
 		Disclosure: disclosure, Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
-		Intake: reports, Cases: handling, Fixes: builds, DB: st, Engine: st.Engine(), Version: version.String(),
+		Intake: reports, Cases: handling, Fixes: builds, Releases: releases, DB: st, Engine: st.Engine(), Version: version.String(),
 		Registry: reg, Gatherer: reg, SessionTTL: c.SessionTTL,
 	})
 	if err != nil {

@@ -223,3 +223,8 @@ func (s *Service) Publish(ctx context.Context) ([]Published, error) {
 	}
 	return out, nil
 }
+
+// OfCase returns the release a case is in (patchday.ErrNotFound if none).
+func (s *Service) OfCase(ctx context.Context, caseID int64) (Release, error) {
+	return s.store.ReleaseOfCase(ctx, caseID)
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
+	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/staff"
 )
 
@@ -34,6 +35,7 @@ type Deps struct {
 	Intake   *intake.Service
 	Cases    *cases.Service
 	Fixes    *fixes.Service
+	Releases *release.Service
 	// MaxFixBytes bounds one uploaded fix build.
 	MaxFixBytes int64
 	Blobs       *blob.Store

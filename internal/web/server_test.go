@@ -23,6 +23,7 @@ import (
 	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
+	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/staff"
 	"github.com/patchday/patchday/internal/store/sqlite"
 )
@@ -64,6 +65,12 @@ func newHarness(t testing.TB) *harness {
 	handling := cases.NewService(db, clk.Now)
 	builds := fixes.NewService(db, db, clk.Now)
 	handling.UseGates(builds)
+	sched, err := release.ParseSchedule(release.DefaultRule, false, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	releases := release.NewService(db, handling, sched, clk.Now)
+	handling.UseReleases(releases)
 	handling.OnMoved(func(ctx context.Context, c intake.Case, m cases.Move) {
 		if m.To == cases.Verifying {
 			reports.Notify(ctx, c.Ref, "A fix is ready for you to verify.")
@@ -72,9 +79,10 @@ func newHarness(t testing.TB) *harness {
 	reports.OnReporterMessage(handling.ReporterAnswered)
 	srv, err := NewServer(Deps{
 		Log: log, Staff: svc, Products: product.NewService(db, clk.Now), Audit: db, Blobs: blobs,
-		Intake: reports,
-		Cases:  handling,
-		Fixes:  builds, DB: db, Engine: db.Engine(), Version: "v0.0.0-test",
+		Intake:   reports,
+		Cases:    handling,
+		Fixes:    builds,
+		Releases: releases, DB: db, Engine: db.Engine(), Version: "v0.0.0-test",
 		Registry: reg, Gatherer: reg, SessionTTL: sessionTTL, Now: clk.Now,
 	})
 	if err != nil {

@@ -1,0 +1,229 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/intake"
+	"github.com/patchday/patchday/internal/release"
+	"github.com/patchday/patchday/internal/staff"
+)
+
+// Releases: the staff planning page and the public calendar.
+
+// ratingRank orders CVSS ratings from worst.
+var ratingRank = map[string]int{"Critical": 5, "High": 4, "Medium": 3, "Low": 2, "None": 1}
+
+type releaseRow struct {
+	release.Release
+	Cases    []intake.Case
+	Products []string
+	Highest  string // the highest CVSS rating of its cases
+}
+
+// describe gathers what a release ships: its cases, their products and
+// the highest severity.
+func (s *Server) describe(r *http.Request, rel release.Release, byID map[int64]intake.Case, names map[int64]string) (releaseRow, error) {
+	row := releaseRow{Release: rel}
+	ids, err := s.Releases.CaseIDs(r.Context(), rel.ID)
+	if err != nil {
+		return row, err
+	}
+	for _, id := range ids {
+		c := byID[id]
+		row.Cases = append(row.Cases, c)
+		if n := names[c.ProductID]; n != "" && !slices.Contains(row.Products, n) {
+			row.Products = append(row.Products, n)
+		}
+		t, err := s.Cases.TriageOf(r.Context(), id)
+		if err != nil {
+			return row, err
+		}
+		if ratingRank[t.CVSSRating] > ratingRank[row.Highest] {
+			row.Highest = t.CVSSRating
+		}
+	}
+	sort.Strings(row.Products)
+	return row, nil
+}
+
+func (s *Server) releaseRows(r *http.Request) ([]releaseRow, []intake.Case, error) {
+	rels, err := s.Releases.Upcoming(r.Context(), 3)
+	if err != nil {
+		return nil, nil, err
+	}
+	all, err := s.Intake.List(r.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := map[int64]intake.Case{}
+	for _, c := range all {
+		byID[c.ID] = c
+	}
+	ps, err := s.Products.List(r.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	names := map[int64]string{}
+	for _, p := range ps {
+		names[p.ID] = p.Name
+	}
+	var rows []releaseRow
+	assigned := map[int64]bool{}
+	for _, rel := range rels {
+		row, err := s.describe(r, rel, byID, names)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, c := range row.Cases {
+			assigned[c.ID] = true
+		}
+		rows = append(rows, row)
+	}
+	var ready []intake.Case
+	for _, c := range all {
+		if c.State == string(cases.Scheduled) && !assigned[c.ID] {
+			if _, err := s.Releases.OfCase(r.Context(), c.ID); errors.Is(err, patchday.ErrNotFound) {
+				ready = append(ready, c)
+			}
+		}
+	}
+	return rows, ready, nil
+}
+
+type releasesPage struct {
+	Rows      []releaseRow
+	Ready     []intake.Case // scheduled cases in no release
+	CanManage bool
+	Rule      string
+}
+
+func (s *Server) releasesPage(w http.ResponseWriter, r *http.Request) error {
+	return s.renderReleases(w, r, http.StatusOK, page{})
+}
+
+func (s *Server) renderReleases(w http.ResponseWriter, r *http.Request, code int, p page) error {
+	rows, ready, err := s.releaseRows(r)
+	if err != nil {
+		return err
+	}
+	p.Title = "Releases"
+	p.Data = releasesPage{Rows: rows, Ready: ready, Rule: s.Releases.Schedule().String(),
+		CanManage: userFrom(r.Context()).Roles.Has(staff.RoleReleaseManager)}
+	if m := r.URL.Query().Get("done"); m != "" && p.Flash == "" {
+		p.Flash = m
+	}
+	s.render(w, r, code, "releases.html", p)
+	return nil
+}
+
+func manager(r *http.Request) release.Manager {
+	u := userFrom(r.Context())
+	return release.Manager{Email: u.Email, Roles: u.Roles, From: remote(r)}
+}
+
+// releaseAction handles the planning forms: assign, approve, out of band.
+func (s *Server) releaseAction(w http.ResponseWriter, r *http.Request) error {
+	if err := parseSmallForm(w, r); err != nil {
+		return err
+	}
+	f := r.PostForm
+	id, _ := strconv.ParseInt(f.Get("release"), 10, 64)
+	var done string
+	var err error
+	switch r.PathValue("action") {
+	case "assign":
+		err = s.Releases.Assign(r.Context(), manager(r), id, f.Get("case"))
+		done = "Case " + f.Get("case") + " is in the release."
+	case "approve":
+		err = s.Releases.Approve(r.Context(), manager(r), id)
+		done = "The release is approved; it publishes itself at its time."
+	case "out-of-band":
+		at, perr := time.Parse("2006-01-02T15:04", f.Get("at"))
+		if perr != nil {
+			err = &patchday.Error{Kind: patchday.ErrInvalid, Message: "the release was not planned",
+				Fields: map[string]string{"at": "write the time as 2026-11-26T17:00 (UTC)"}}
+		} else {
+			_, err = s.Releases.CreateOutOfBand(r.Context(), manager(r), at, f.Get("justification"))
+		}
+		done = "The out-of-band release is planned."
+	default:
+		return patchday.Errorf(patchday.ErrNotFound, "no such release action")
+	}
+	if errors.Is(err, patchday.ErrInvalid) || errors.Is(err, patchday.ErrConflict) || errors.Is(err, patchday.ErrNotFound) {
+		return s.renderReleases(w, r, status(err), page{Flash: patchday.Summary(err), Fields: patchday.FieldErrors(err)})
+	} else if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/staff/releases?done="+urlQuery(done), http.StatusSeeOther)
+	return nil
+}
+
+func urlQuery(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "%", "%25"), " ", "+")
+}
+
+// noticeDays is how many business days before a release the calendar
+// names its products and highest severity.
+const noticeDays = 3
+
+// calendar serves the coming release dates as iCalendar. Embargo: an
+// entry names products and highest severity only once advance notice is
+// due, and says more only after the release is published.
+func (s *Server) calendar(w http.ResponseWriter, r *http.Request) error {
+	rows, _, err := s.releaseRows(r)
+	if err != nil {
+		return err
+	}
+	now := s.Now().UTC()
+	base := s.base(r)
+	host := strings.TrimPrefix(strings.TrimPrefix(base, "https://"), "http://")
+	var entries []release.Entry
+	for _, row := range rows {
+		e := release.Entry{UID: release.TrainUID(row.At, host), Start: row.At, Summary: "Security release", URL: base + "/advisories"}
+		if row.Kind == release.OutOfBand {
+			e.UID = "release-oob-" + strconv.FormatInt(row.ID, 10) + "@" + host
+			e.Summary = "Out-of-band security release"
+		}
+		switch {
+		case row.Published():
+			e.Description = strconv.Itoa(len(row.Cases)) + " fixes published; see the advisories."
+		case !now.Before(noticeDue(row.At)) && len(row.Cases) > 0:
+			e.Description = "Products: " + strings.Join(row.Products, ", ") + ". Highest severity: " + orNone(row.Highest) + "."
+		default:
+			e.Description = "Contents are announced " + strconv.Itoa(noticeDays) + " business days before."
+		}
+		entries = append(entries, e)
+	}
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, err = w.Write([]byte(release.ICS("Security releases", entries, now)))
+	return err
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "not rated"
+	}
+	return s
+}
+
+// noticeDue is when advance notice of a release goes out: noticeDays
+// business days before it.
+func noticeDue(at time.Time) time.Time {
+	t := at
+	for n := noticeDays; n > 0; {
+		t = t.AddDate(0, 0, -1)
+		if t.Weekday() != time.Saturday && t.Weekday() != time.Sunday {
+			n--
+		}
+	}
+	return t
+}

@@ -1,0 +1,101 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/staff"
+)
+
+// schedule walks a case to scheduled directly in the store: the rules are
+// tested elsewhere; here only releases matter.
+func (h *harness) schedule(id string) {
+	h.t.Helper()
+	c, err := h.db.CaseByRef(h.t.Context(), id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	prev := cases.Received
+	for _, to := range []cases.State{cases.Triage, cases.Accepted, cases.Fixing, cases.Testing, cases.Verifying, cases.Scheduled} {
+		if err := h.db.MoveCase(h.t.Context(), c.ID, cases.Move{From: prev, To: to, Actor: "test", At: h.clock.Now()},
+			audit.New(audit.System, h.clock.Now(), "x", "", "")); err != nil {
+			h.t.Fatal(err)
+		}
+		prev = to
+	}
+	if _, err := h.srv.Cases.SetTriage(h.t.Context(), cases.Actor{UserID: 1, Email: "t@example.com", Roles: staff.Roles{staff.RoleTriager}},
+		"x", id, "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "", nil, 0); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// TestReleasePlanningAndCalendarEmbargo: a release manager fills and
+// approves the April train; the public calendar names its products and
+// severity only from advance notice on, and its fixes only once published.
+func TestReleasePlanningAndCalendarEmbargo(t *testing.T) {
+	h := newHarness(t) // Tuesday 2026-03-10 09:00 UTC
+	h.addUser("rm@example.com", "release-manager", "a long enough password")
+	h.addUser("dev@example.com", "developer", "a long enough password")
+	rm := h.signIn("rm@example.com", "a long enough password")
+	dev := h.signIn("dev@example.com", "a long enough password")
+	id, _ := h.report("Heap overflow")
+	h.schedule(id)
+
+	rels, err := h.srv.Releases.Upcoming(t.Context(), 3)
+	if err != nil || len(rels) != 3 {
+		t.Fatalf("upcoming: %+v %v", rels, err)
+	}
+	april := rels[1]
+	if !april.At.Equal(time.Date(2026, 4, 14, 17, 0, 0, 0, time.UTC)) {
+		t.Fatalf("second release %v, want Tuesday 14 April 17:00", april.At)
+	}
+	rid := url.Values{"release": {itoa(april.ID)}}
+	form := func(extra ...string) url.Values {
+		v := url.Values{"release": rid["release"]}
+		for i := 0; i+1 < len(extra); i += 2 {
+			v.Set(extra[i], extra[i+1])
+		}
+		return v
+	}
+	if rec := h.do(post("/staff/releases/assign", form("case", id), dev)); rec.Code != 403 {
+		t.Errorf("a developer assigning: %d", rec.Code)
+	}
+	if rec := h.do(post("/staff/releases/assign", form("case", id), rm)); rec.Code != http.StatusSeeOther {
+		t.Fatalf("assign: %d %s", rec.Code, rec.Body)
+	}
+	page := h.do(get("/staff/releases", rm)).Body.String()
+	if !strings.Contains(page, id) || !strings.Contains(page, "highest severity Critical") || !strings.Contains(page, "Approve this release") {
+		t.Errorf("the releases page does not show the April content")
+	}
+
+	cal := func() string { return h.do(get("/calendar.ics", "")).Body.String() }
+	if c := cal(); !strings.Contains(c, "BEGIN:VCALENDAR") || strings.Contains(c, "Critical") || !strings.Contains(c, "Contents are announced") {
+		t.Errorf("the calendar leaks the April content before notice:\n%s", c)
+	}
+	h.clock.Advance(time.Date(2026, 4, 10, 9, 0, 0, 0, time.UTC).Sub(h.clock.Now())) // Friday: notice is due
+	if c := cal(); !strings.Contains(c, "Highest severity: Critical") {
+		t.Errorf("the calendar does not give notice three business days before:\n%s", c)
+	}
+	rm = h.signIn("rm@example.com", "a long enough password")
+	if rec := h.do(post("/staff/releases/approve", form(), rm)); rec.Code != http.StatusSeeOther {
+		t.Fatalf("approve: %d %s", rec.Code, rec.Body)
+	}
+	if got, _ := h.srv.Releases.Publish(t.Context()); len(got) != 0 {
+		t.Errorf("published before its time: %+v", got)
+	}
+	h.clock.Advance(time.Date(2026, 4, 14, 17, 0, 1, 0, time.UTC).Sub(h.clock.Now()))
+	if got, err := h.srv.Releases.Publish(t.Context()); err != nil || len(got) != 1 {
+		t.Fatalf("publish at its time: %+v %v", got, err)
+	}
+	if c := cal(); !strings.Contains(c, "1 fixes published") && !strings.Contains(c, "fixes published") {
+		t.Errorf("the calendar after publication:\n%s", c)
+	}
+	if c, _ := h.db.CaseByRef(t.Context(), id); c.State != "released" {
+		t.Errorf("the case after publication is %s", c.State)
+	}
+}
