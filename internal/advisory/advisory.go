@@ -1,0 +1,116 @@
+// Package advisory is the public record of fixed vulnerabilities, and its
+// renderings in the formats the ecosystem reads: CSAF 2.0, OSV, CVE JSON 5
+// and Atom. Renderers are pure: an Advisory in, a document out.
+package advisory
+
+import (
+	"fmt"
+	"time"
+)
+
+// Advisory is one published security advisory, covering one or more cases.
+type Advisory struct {
+	ID      string // PDSA-YYYY-NNNN
+	Title   string
+	Summary string   // what is wrong and what it allows, for administrators
+	CVEs    []string // CVE ids entered by hand, e.g. CVE-2026-12345
+	// Severity of the worst of its vulnerabilities.
+	CVSSVector   string
+	CVSSVersion  string // "3.1" or "4.0"
+	CVSSScore    float64
+	CVSSRating   string // None, Low, Medium, High, Critical
+	CWE          int    // 0 if none
+	CWEName      string
+	Products     []Product
+	Remediations []Remediation
+	Credits      []Credit
+	// Revisions, oldest first; the first is the initial release.
+	Revisions []Revision
+	// URL is the advisory's human page.
+	URL string
+}
+
+// Product is an affected product, its affected versions and the version
+// that fixes them.
+type Product struct {
+	Vendor   string
+	Name     string
+	Scheme   string   // semver, debian or opaque: how its versions order
+	Affected []string // versions, oldest first
+	Fixed    string   // the first version with the fix
+}
+
+// Remediation categories, as CSAF names them.
+const (
+	VendorFix  = "vendor_fix"
+	Workaround = "workaround"
+	Mitigation = "mitigation"
+)
+
+// Remediation is what administrators can do.
+type Remediation struct {
+	Category string // VendorFix, Workaround or Mitigation
+	Details  string
+	URL      string
+}
+
+// CVE 5 credit types.
+const (
+	Finder              = "finder"
+	Reporter            = "reporter"
+	Analyst             = "analyst"
+	Coordinator         = "coordinator"
+	RemediationDev      = "remediation developer"
+	RemediationReviewer = "remediation reviewer"
+	RemediationVerifier = "remediation verifier"
+	Tool                = "tool"
+	Sponsor             = "sponsor"
+	Other               = "other"
+)
+
+// Credit names someone the advisory thanks.
+type Credit struct {
+	Name string
+	Type string // one of the CVE 5 credit types
+}
+
+// Revision is one published version of the advisory.
+type Revision struct {
+	Number  string // "1", "2", …
+	Date    time.Time
+	Summary string
+}
+
+// InitialRelease is when the advisory was first published.
+func (a Advisory) InitialRelease() time.Time {
+	if len(a.Revisions) == 0 {
+		return time.Time{}
+	}
+	return a.Revisions[0].Date
+}
+
+// CurrentRelease is when the latest revision was published.
+func (a Advisory) CurrentRelease() time.Time {
+	if len(a.Revisions) == 0 {
+		return time.Time{}
+	}
+	return a.Revisions[len(a.Revisions)-1].Date
+}
+
+// Version is the latest revision's number.
+func (a Advisory) Version() string {
+	if len(a.Revisions) == 0 {
+		return "1"
+	}
+	return a.Revisions[len(a.Revisions)-1].Number
+}
+
+// Publisher is the vendor publishing advisories.
+type Publisher struct {
+	Name           string // e.g. Example Corp
+	Namespace      string // e.g. https://example.com
+	ContactDetails string
+}
+
+// FormatID writes an advisory id: PDSA-2026-0001.
+func FormatID(year, number int) string { return fmt.Sprintf("PDSA-%04d-%04d", year, number) }
