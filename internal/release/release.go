@@ -34,8 +34,10 @@ func (r Release) Approved() bool { return !r.ApprovedAt.IsZero() }
 // Published reports whether the release is out.
 func (r Release) Published() bool { return !r.PublishedAt.IsZero() }
 
-// Store keeps releases. Changes write their audit entry with them.
+// Store keeps releases and their advisories. Changes write their audit
+// entry with them.
 type Store interface {
+	AdvisoryStore
 	// CreateRelease inserts r; a train release on a date that has one is
 	// patchday.ErrConflict.
 	CreateRelease(ctx context.Context, r *Release, e audit.Entry) error
@@ -56,4 +58,31 @@ type Store interface {
 	MarkPublished(ctx context.Context, id int64, at time.Time, e audit.Entry) (bool, error)
 	// DueReleases returns approved, unpublished releases due by now.
 	DueReleases(ctx context.Context, now time.Time) ([]Release, error)
+}
+
+// Draft is an advisory as people write it; the rest is read from its
+// cases when it is rendered.
+type Draft struct {
+	ID         int64
+	Ref        string // PDSA-YYYY-NNNN
+	ReleaseID  int64
+	Title      string
+	Summary    string
+	CVEs       []string
+	Workaround string
+	CaseIDs    []int64
+	CreatedBy  string
+	CreatedAt  time.Time
+}
+
+// AdvisoryStore keeps advisories.
+type AdvisoryStore interface {
+	// CreateAdvisory numbers d within year, sets d.ID and d.Ref, and links
+	// its cases (a case in another advisory is patchday.ErrConflict).
+	CreateAdvisory(ctx context.Context, d *Draft, year int, e audit.Entry) error
+	AdvisoryByRef(ctx context.Context, ref string) (Draft, error)
+	// ReleaseAdvisories returns a release's advisories.
+	ReleaseAdvisories(ctx context.Context, releaseID int64) ([]Draft, error)
+	// ListAdvisories returns every advisory, newest first.
+	ListAdvisories(ctx context.Context) ([]Draft, error)
 }

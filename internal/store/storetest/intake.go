@@ -419,3 +419,48 @@ func testReleases(t *testing.T, s store.Store, _ Harness) {
 		t.Errorf("a published release is still due: %+v", due)
 	}
 }
+
+func testAdvisories(t *testing.T, s store.Store, _ Harness) {
+	ctx := context.Background()
+	r := release.Release{At: t0, Kind: release.Train}
+	if err := s.CreateRelease(ctx, &r, entry("release.create", "x")); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for i := range 2 {
+		c := intake.Case{Year: 2026, Title: "adv", State: intake.StateReceived, CreatedAt: t0}
+		if err := s.CreateCase(ctx, &c, sampleReport(t0, "x"), fmt.Sprintf("adv-link-%d", i), entry("case.create", "case")); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	d := release.Draft{ReleaseID: r.ID, Title: "Heap overflow in Gateway", Summary: "A long header overflows a buffer.",
+		CVEs: []string{"CVE-2026-10001"}, Workaround: "Limit header size at the proxy.", CaseIDs: ids, CreatedBy: "rm@example.com"}
+	if err := s.CreateAdvisory(ctx, &d, 2026, entry("advisory.create", "advisory")); err != nil {
+		t.Fatal(err)
+	}
+	if d.Ref != "PDSA-2026-0001" || d.ID == 0 {
+		t.Errorf("advisory %q id %d", d.Ref, d.ID)
+	}
+	got, err := s.AdvisoryByRef(ctx, d.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(d, got); diff != "" {
+		t.Errorf("AdvisoryByRef (-want +got):\n%s", diff)
+	}
+	_, err = s.AdvisoryByRef(ctx, "PDSA-2026-9999")
+	wantKind(t, "AdvisoryByRef(missing)", err, patchday.ErrNotFound)
+	again := release.Draft{ReleaseID: r.ID, Title: "t", CVEs: []string{}, CaseIDs: ids[:1], CreatedBy: "x"}
+	wantKind(t, "a case in two advisories", s.CreateAdvisory(ctx, &again, 2026, entry("advisory.create", "x")), patchday.ErrConflict)
+	if list, _ := s.ReleaseAdvisories(ctx, r.ID); len(list) != 1 {
+		t.Errorf("ReleaseAdvisories: %d, want 1 (the refused one left nothing)", len(list))
+	}
+	next := release.Draft{ReleaseID: r.ID, Title: "second", CVEs: []string{}, CaseIDs: []int64{}, CreatedBy: "x"}
+	if err := s.CreateAdvisory(ctx, &next, 2026, entry("advisory.create", "x")); err != nil || next.Ref != "PDSA-2026-0002" {
+		t.Errorf("the next advisory: %q %v (a refused advisory takes no number)", next.Ref, err)
+	}
+	if all, _ := s.ListAdvisories(ctx); len(all) != 2 || all[0].Ref != "PDSA-2026-0002" {
+		t.Errorf("ListAdvisories: %+v", all)
+	}
+}

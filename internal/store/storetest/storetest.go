@@ -47,6 +47,7 @@ func Run(t *testing.T, h Harness) {
 		{"Fixes", testFixes},
 		{"Jobs", testJobs},
 		{"Releases", testReleases},
+		{"Advisories", testAdvisories},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

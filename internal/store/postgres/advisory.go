@@ -1,0 +1,115 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/release"
+)
+
+// CreateAdvisory numbers and stores an advisory with its cases.
+func (s *Store) CreateAdvisory(ctx context.Context, d *release.Draft, year int, e audit.Entry) error {
+	d.CreatedAt = e.At
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `INSERT INTO advisory_numbers (year, last) VALUES ($1, 1)
+			ON CONFLICT (year) DO UPDATE SET last = advisory_numbers.last + 1 RETURNING last`, year).Scan(&n); err != nil {
+			return mapErr(err, "")
+		}
+		d.Ref = fmt.Sprintf("PDSA-%04d-%04d", year, n)
+		err := tx.QueryRow(ctx, `INSERT INTO advisories (ref, release_id, title, summary, cves, workaround, created_by, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, d.Ref, d.ReleaseID, d.Title, d.Summary, names(d.CVEs), d.Workaround,
+			d.CreatedBy, ts(d.CreatedAt)).Scan(&d.ID)
+		if err != nil {
+			return mapErr(err, "")
+		}
+		for _, c := range d.CaseIDs {
+			if _, err := tx.Exec(ctx, "INSERT INTO advisory_cases (advisory_id, case_id) VALUES ($1, $2)", d.ID, c); err != nil {
+				return mapErr(err, "a case is already in another advisory")
+			}
+		}
+		e.Subject = "advisory:" + d.Ref
+		return appendAudit(ctx, tx, e)
+	})
+}
+
+func (s *Store) drafts(ctx context.Context, where string, args ...any) ([]release.Draft, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, ref, release_id, title, summary, cves, workaround, created_by, created_at
+		FROM advisories `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []release.Draft
+	for rows.Next() {
+		var d release.Draft
+		var cves string
+		if err := rows.Scan(&d.ID, &d.Ref, &d.ReleaseID, &d.Title, &d.Summary, &cves, &d.Workaround, &d.CreatedBy, &d.CreatedAt); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(cves), &d.CVEs); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		d.CreatedAt = d.CreatedAt.UTC()
+		out = append(out, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		ids, err := s.idList(ctx, "SELECT case_id FROM advisory_cases WHERE advisory_id = $1 ORDER BY case_id", out[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		out[i].CaseIDs = ids
+	}
+	if out == nil {
+		out = []release.Draft{}
+	}
+	return out, nil
+}
+
+func (s *Store) idList(ctx context.Context, query string, args ...any) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// AdvisoryByRef returns one advisory.
+func (s *Store) AdvisoryByRef(ctx context.Context, ref string) (release.Draft, error) {
+	ds, err := s.drafts(ctx, "WHERE ref = $1", ref)
+	if err != nil {
+		return release.Draft{}, err
+	}
+	if len(ds) == 0 {
+		return release.Draft{}, mapErr(pgx.ErrNoRows, "")
+	}
+	return ds[0], nil
+}
+
+// ReleaseAdvisories returns a release's advisories.
+func (s *Store) ReleaseAdvisories(ctx context.Context, releaseID int64) ([]release.Draft, error) {
+	return s.drafts(ctx, "WHERE release_id = $1 ORDER BY id", releaseID)
+}
+
+// ListAdvisories returns every advisory, newest first.
+func (s *Store) ListAdvisories(ctx context.Context) ([]release.Draft, error) {
+	return s.drafts(ctx, "ORDER BY id DESC")
+}
