@@ -132,3 +132,57 @@ func TestPlanApprovePublish(t *testing.T) {
 		t.Errorf("out of band: %+v %v", oob, err)
 	}
 }
+
+func TestAdvisoryEmbargo(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "patchday.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	reports := intake.NewService(st, intake.DefaultChecks, intake.DefaultLimits, intake.RateLimit{}, clock)
+	handling := cases.NewService(st, clock)
+	sched, _ := release.ParseSchedule(release.DefaultRule, false, now)
+	svc := release.NewService(st, handling, sched, clock)
+	handling.UseReleases(svc)
+	rm := release.Manager{Email: "rm@example.com", Roles: staff.Roles{staff.RoleReleaseManager}}
+	up, _ := svc.Upcoming(ctx, 1)
+	ref := scheduledCase(t, st, reports, now)
+	if err := svc.Assign(ctx, rm, up[0].ID, ref); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.CreateAdvisory(ctx, rm, up[0].ID, []string{ref, "PD-2026-9999"}, "", "", "CVE-26-1", "")
+	if f := patchday.FieldErrors(err); len(f) != 4 {
+		t.Errorf("a bad advisory: %v; want title, summary, cves and cases refused at once", err)
+	}
+	d, err := svc.CreateAdvisory(ctx, rm, up[0].ID, []string{ref}, "Heap overflow", "A long header overflows a buffer.", "cve-2026-10001, CVE-2026-10002", "")
+	if err != nil || d.Ref != "PDSA-2026-0001" || strings.Join(d.CVEs, ",") != "CVE-2026-10001,CVE-2026-10002" {
+		t.Fatalf("advisory: %+v %v", d, err)
+	}
+	if _, _, err := svc.Public(ctx, d.Ref); !errors.Is(err, patchday.ErrNotFound) {
+		t.Errorf("an embargoed advisory is public: %v", err)
+	}
+	if list, _, _ := svc.PublicList(ctx); len(list) != 0 {
+		t.Errorf("the public list shows an embargoed advisory")
+	}
+	if err := svc.Approve(ctx, rm, up[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	now = up[0].At.Add(-time.Second)
+	svc.Publish(ctx)
+	if _, _, err := svc.Public(ctx, d.Ref); !errors.Is(err, patchday.ErrNotFound) {
+		t.Errorf("public a second before release time: %v", err)
+	}
+	now = up[0].At
+	if _, err := svc.Publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, rel, err := svc.Public(ctx, strings.ToLower(d.Ref)); err != nil || got.Ref != d.Ref || !rel.Published() {
+		t.Errorf("after release: %+v %v", got, err)
+	}
+	if list, _, _ := svc.PublicList(ctx); len(list) != 1 {
+		t.Errorf("the public list after release: %d", len(list))
+	}
+}
