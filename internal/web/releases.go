@@ -99,10 +99,11 @@ func (s *Server) releaseRows(r *http.Request) ([]releaseRow, []intake.Case, erro
 }
 
 type releasesPage struct {
-	Rows      []releaseRow
-	Ready     []intake.Case // scheduled cases in no release
-	CanManage bool
-	Rule      string
+	Advisories map[int64][]release.Draft // by release id
+	Rows       []releaseRow
+	Ready      []intake.Case // scheduled cases in no release
+	CanManage  bool
+	Rule       string
 }
 
 func (s *Server) releasesPage(w http.ResponseWriter, r *http.Request) error {
@@ -114,8 +115,16 @@ func (s *Server) renderReleases(w http.ResponseWriter, r *http.Request, code int
 	if err != nil {
 		return err
 	}
+	advs := map[int64][]release.Draft{}
+	for _, row := range rows {
+		ds, err := s.Releases.Advisories(r.Context(), row.ID)
+		if err != nil {
+			return err
+		}
+		advs[row.ID] = ds
+	}
 	p.Title = "Releases"
-	p.Data = releasesPage{Rows: rows, Ready: ready, Rule: s.Releases.Schedule().String(),
+	p.Data = releasesPage{Rows: rows, Ready: ready, Rule: s.Releases.Schedule().String(), Advisories: advs,
 		CanManage: userFrom(r.Context()).Roles.Has(staff.RoleReleaseManager)}
 	if m := r.URL.Query().Get("done"); m != "" && p.Flash == "" {
 		p.Flash = m

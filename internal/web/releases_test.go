@@ -73,6 +73,22 @@ func TestReleasePlanningAndCalendarEmbargo(t *testing.T) {
 		t.Errorf("the releases page does not show the April content")
 	}
 
+	rec := h.do(post("/staff/releases/advisory", url.Values{"release": rid["release"], "cases": {id}, "title": {"Heap overflow in Gateway"},
+		"summary": {"A long header overflows a buffer; an attacker can run code."}, "cves": {"CVE-2026-10001"}, "workaround": {"Cap headers at 8 KB at the proxy."}}, rm))
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("advisory: %d %s", rec.Code, rec.Body)
+	}
+	// Embargo: nothing of it is public before release time.
+	embargoed := func(stage string) {
+		t.Helper()
+		if rec := h.do(get("/advisories/PDSA-2026-0001", "")); rec.Code != 404 || strings.Contains(rec.Body.String(), "Heap overflow") {
+			t.Errorf("%s: the advisory page answers %d", stage, rec.Code)
+		}
+		if body := h.do(get("/advisories", "")).Body.String(); strings.Contains(body, "PDSA-2026-0001") {
+			t.Errorf("%s: the advisory index lists it", stage)
+		}
+	}
+	embargoed("after writing")
 	cal := func() string { return h.do(get("/calendar.ics", "")).Body.String() }
 	if c := cal(); !strings.Contains(c, "BEGIN:VCALENDAR") || strings.Contains(c, "Critical") || !strings.Contains(c, "Contents are announced") {
 		t.Errorf("the calendar leaks the April content before notice:\n%s", c)
@@ -88,6 +104,7 @@ func TestReleasePlanningAndCalendarEmbargo(t *testing.T) {
 	if got, _ := h.srv.Releases.Publish(t.Context()); len(got) != 0 {
 		t.Errorf("published before its time: %+v", got)
 	}
+	embargoed("approved, before its time")
 	h.clock.Advance(time.Date(2026, 4, 14, 17, 0, 1, 0, time.UTC).Sub(h.clock.Now()))
 	if got, err := h.srv.Releases.Publish(t.Context()); err != nil || len(got) != 1 {
 		t.Fatalf("publish at its time: %+v %v", got, err)
@@ -97,5 +114,14 @@ func TestReleasePlanningAndCalendarEmbargo(t *testing.T) {
 	}
 	if c, _ := h.db.CaseByRef(t.Context(), id); c.State != "released" {
 		t.Errorf("the case after publication is %s", c.State)
+	}
+	page = h.do(get("/advisories/pdsa-2026-0001", "")).Body.String()
+	for _, want := range []string{"Heap overflow in Gateway", "CVE-2026-10001", "Critical", "Cap headers at 8 KB", "Ada @ada", "Install the security update of 14 April 2026"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the published advisory lacks %q", want)
+		}
+	}
+	if body := h.do(get("/advisories", "")).Body.String(); !strings.Contains(body, "PDSA-2026-0001") {
+		t.Errorf("the index does not list the published advisory")
 	}
 }

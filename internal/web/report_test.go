@@ -13,7 +13,7 @@ import (
 
 const reportJSON = `{"title":"Heap overflow in the parser","product":"Gateway","version":"2.4.1",
 	"description":"A long header overflows a fixed buffer.","steps":"1. send a 70 KB header",
-	"cvss_vector":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H","cwe":"CWE-787","email":"ada@example.org",
+	"cvss_vector":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H","cwe":"CWE-787","email":"ada@example.org","credit_name":"Ada","credit_handle":"@ada",
 	"attachments":[{"name":"../../poc.py","content_type":"text/x-python","data":"cHJpbnQoMSkK"}]}`
 
 func TestReportAPI(t *testing.T) {

@@ -49,6 +49,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Researchers: no account, no JavaScript needed.
 	mux.HandleFunc("GET /.well-known/security.txt", s.securityTxt)
 	mux.Handle("GET /calendar.ics", s.handle(s.calendar))
+	mux.Handle("GET /advisories", s.handle(s.advisories))
+	mux.Handle("GET /advisories/{id}", s.handle(s.publicAdvisory))
 	mux.Handle("GET /security.txt", http.RedirectHandler("/.well-known/security.txt", http.StatusMovedPermanently))
 	mux.Handle("GET /.well-known/pgp-key.asc", s.handle(s.pgpKey)) // security.txt names it: pgpKeyPath
 	mux.Handle("GET /report", s.handle(s.reportPage))
@@ -80,6 +82,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /staff/cases/{id}/fixes/{fix}/runs", s.staffPage(staff.RoleTester, s.recordRun))
 	mux.Handle("GET /staff/cases/{id}/files/{sha256}", s.staffPage("", s.caseFile))
 	mux.Handle("GET /staff/releases", s.staffPage("", s.releasesPage))
+	mux.Handle("POST /staff/releases/advisory", s.staffPage(staff.RoleReleaseManager, s.writeAdvisory))
 	mux.Handle("POST /staff/releases/{action}", s.staffPage(staff.RoleReleaseManager, s.releaseAction))
 	mux.Handle("GET /staff/products", s.staffPage("", s.productsPage))
 	mux.Handle("POST /staff/products", s.staffPage(staffRoleProducts, s.addProduct))

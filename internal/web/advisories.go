@@ -1,0 +1,183 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/advisory"
+	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/cwe"
+	"github.com/patchday/patchday/internal/intake"
+	"github.com/patchday/patchday/internal/release"
+)
+
+// build assembles the public record of an advisory from what it says and
+// what its cases know: the worst severity, the weakness, the affected
+// products and versions, and the researchers who asked to be credited —
+// including the reporters of duplicates merged into its cases.
+func (s *Server) build(r *http.Request, d release.Draft, rel release.Release) (advisory.Advisory, error) {
+	ctx := r.Context()
+	a := advisory.Advisory{ID: d.Ref, Title: d.Title, Summary: d.Summary, CVEs: d.CVEs, URL: s.base(r) + "/advisories/" + d.Ref}
+	all, err := s.Intake.List(ctx)
+	if err != nil {
+		return a, err
+	}
+	byID := map[int64]intake.Case{}
+	for _, c := range all {
+		byID[c.ID] = c
+	}
+	ps, err := s.Products.List(ctx)
+	if err != nil {
+		return a, err
+	}
+	type pv struct{ product, vendor, scheme, version string }
+	versions := map[int64]pv{}
+	for _, p := range ps {
+		for _, v := range p.Versions {
+			versions[v.ID] = pv{p.Name, p.Vendor, string(p.Scheme), v.Version}
+		}
+	}
+	credited := map[string]bool{}
+	credit := func(rep intake.Report) {
+		name := strings.TrimSpace(strings.TrimSpace(rep.Credit.Name + " " + rep.Credit.Handle))
+		if rep.Credit.Anonymous || name == "" || credited[name] {
+			return
+		}
+		credited[name] = true
+		a.Credits = append(a.Credits, advisory.Credit{Name: name, Type: advisory.Finder})
+	}
+	byProduct := map[string]*advisory.Product{}
+	for _, id := range d.CaseIDs {
+		c := byID[id]
+		t, err := s.Cases.TriageOf(ctx, id)
+		if err != nil {
+			return a, err
+		}
+		if ratingRank[t.CVSSRating] > ratingRank[a.CVSSRating] {
+			a.CVSSVector, a.CVSSVersion, a.CVSSScore, a.CVSSRating = t.CVSSVector, t.CVSSVersion, t.CVSSScore, t.CVSSRating
+			if t.CWE != 0 {
+				a.CWE = t.CWE
+			}
+		}
+		if a.CWE == 0 && t.CWE != 0 {
+			a.CWE = t.CWE
+		}
+		for _, v := range t.Affected {
+			x := versions[v]
+			p := byProduct[x.product]
+			if p == nil {
+				p = &advisory.Product{Vendor: x.vendor, Name: x.product, Scheme: x.scheme}
+				byProduct[x.product] = p
+			}
+			p.Affected = append(p.Affected, x.version)
+		}
+		_, reps, err := s.Intake.Get(ctx, c.Ref)
+		if err != nil {
+			return a, err
+		}
+		for _, rep := range reps {
+			credit(rep)
+		}
+		for _, other := range all {
+			if other.State != string(cases.Duplicate) {
+				continue
+			}
+			if orig, ok, err := s.Cases.MergedInto(ctx, other); err != nil {
+				return a, err
+			} else if ok && orig.ID == c.ID {
+				_, dreps, err := s.Intake.Get(ctx, other.Ref)
+				if err != nil {
+					return a, err
+				}
+				for _, rep := range dreps {
+					credit(rep)
+				}
+			}
+		}
+	}
+	if w, ok := cwe.Lookup(a.CWE); ok {
+		a.CWEName = w.Name
+	}
+	var names []string
+	for n := range byProduct {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		a.Products = append(a.Products, *byProduct[n])
+	}
+	a.Remediations = append(a.Remediations, advisory.Remediation{Category: advisory.VendorFix,
+		Details: "Install the security update of " + rel.At.Format("2 January 2006") + ".", URL: s.base(r) + "/advisories/" + d.Ref})
+	if d.Workaround != "" {
+		a.Remediations = append(a.Remediations, advisory.Remediation{Category: advisory.Workaround, Details: d.Workaround})
+	}
+	when := rel.PublishedAt
+	if when.IsZero() {
+		when = rel.At
+	}
+	a.Revisions = []advisory.Revision{{Number: "1", Date: when, Summary: "Initial release"}}
+	return a, nil
+}
+
+type advisoryPage struct {
+	Advisory advisory.Advisory
+	Release  release.Release
+}
+
+// publicAdvisory serves /advisories/{id}: only once its release is out.
+func (s *Server) publicAdvisory(w http.ResponseWriter, r *http.Request) error {
+	d, rel, err := s.Releases.Public(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	a, err := s.build(r, d, rel)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "advisory.html", page{Title: a.ID + ": " + a.Title, Data: advisoryPage{Advisory: a, Release: rel}})
+	return nil
+}
+
+type advisoryIndex struct {
+	Advisories []advisory.Advisory
+}
+
+// advisories serves the public index of published advisories.
+func (s *Server) advisories(w http.ResponseWriter, r *http.Request) error {
+	ds, rels, err := s.Releases.PublicList(r.Context())
+	if err != nil {
+		return err
+	}
+	var idx advisoryIndex
+	for _, d := range ds {
+		a, err := s.build(r, d, rels[d.ReleaseID])
+		if err != nil {
+			return err
+		}
+		idx.Advisories = append(idx.Advisories, a)
+	}
+	s.render(w, r, http.StatusOK, "advisories.html", page{Title: "Security advisories", Data: idx})
+	return nil
+}
+
+// writeAdvisory takes a release manager's advisory for some of a
+// release's cases.
+func (s *Server) writeAdvisory(w http.ResponseWriter, r *http.Request) error {
+	if err := parseSmallForm(w, r); err != nil {
+		return err
+	}
+	f := r.PostForm
+	id, _ := strconv.ParseInt(f.Get("release"), 10, 64)
+	_, err := s.Releases.CreateAdvisory(r.Context(), manager(r), id, f["cases"], f.Get("title"), f.Get("summary"), f.Get("cves"), f.Get("workaround"))
+	if errors.Is(err, patchday.ErrInvalid) || errors.Is(err, patchday.ErrConflict) || errors.Is(err, patchday.ErrNotFound) {
+		return s.renderReleases(w, r, status(err), page{Flash: patchday.Summary(err), Fields: patchday.FieldErrors(err)})
+	} else if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/staff/releases?done="+urlQuery("The advisory is written; it is published with its release."), http.StatusSeeOther)
+	return nil
+}
