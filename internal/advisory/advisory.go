@@ -110,6 +110,12 @@ type Publisher struct {
 	Name           string // e.g. Example Corp
 	Namespace      string // e.g. https://example.com
 	ContactDetails string
+	// OrgID is the UUID the CVE Program gave the publisher as a CNA; CVE
+	// records need it.
+	OrgID string
+	// ShortName is the CNA's short name in CVE records, e.g. examplecorp;
+	// optional.
+	ShortName string
 }
 
 // FormatID writes an advisory id: PDSA-2026-0001.
