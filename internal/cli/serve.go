@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/patchday/patchday/internal/advisory"
 	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/cases"
 	"github.com/patchday/patchday/internal/config"
@@ -146,6 +147,7 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 		disclosure.PGPPublicKey = key.PublicArmored()
 	}
 	h, err := web.NewServer(web.Deps{
+		Publisher:  advisory.Publisher{Name: c.VendorName, Namespace: strings.TrimRight(c.PublicURL, "/"), OrgID: c.CNAOrgID, ShortName: c.CNAShortName},
 		Disclosure: disclosure, Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
 		Intake: reports, Cases: handling, Fixes: builds, Releases: releases, DB: st, Engine: st.Engine(), Version: version.String(),
 		Registry: reg, Gatherer: reg, SessionTTL: c.SessionTTL,

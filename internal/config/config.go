@@ -145,6 +145,11 @@ type Serve struct {
 	PolicyURL          string
 	AcknowledgmentsURL string
 	Languages          string
+	// The vendor, as named in advisories; a CNA also gives its CVE
+	// organisation id to publish CVE records.
+	VendorName   string
+	CNAOrgID     string
+	CNAShortName string
 	// SMTP intake: off unless SMTP is set.
 	SMTP         string
 	SMTPDomain   string
@@ -187,6 +192,9 @@ func (c *Serve) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.PolicyURL, "security-policy", "", "URL of the vulnerability disclosure policy, for security.txt")
 	fs.StringVar(&c.AcknowledgmentsURL, "security-acknowledgments", "", "URL of the page that thanks researchers, for security.txt")
 	fs.StringVar(&c.Languages, "security-languages", "en", "languages reports may be written in, comma-separated, for security.txt")
+	fs.StringVar(&c.VendorName, "vendor-name", "", "the vendor's name in advisories (default: patchday)")
+	fs.StringVar(&c.CNAOrgID, "cna-org-id", "", "the CVE Program organisation UUID, if the vendor is a CNA: enables CVE JSON 5 records")
+	fs.StringVar(&c.CNAShortName, "cna-short-name", "", "the CNA's short name in CVE records")
 	fs.StringVar(&c.SMTP, "smtp", "", "address for the SMTP intake listener, e.g. :25 (off when empty; needs --security-address)")
 	fs.StringVar(&c.SMTPDomain, "smtp-domain", "localhost", "host name the SMTP listener greets with")
 	fs.Int64Var(&c.SMTPMaxBytes, "smtp-max-bytes", 60<<20, "largest e-mail accepted, in bytes (larger ones get 552)")

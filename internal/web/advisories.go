@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/advisory"
@@ -124,8 +125,9 @@ func (s *Server) build(r *http.Request, d release.Draft, rel release.Release) (a
 }
 
 type advisoryPage struct {
-	Advisory advisory.Advisory
-	Release  release.Release
+	Advisory   advisory.Advisory
+	Release    release.Release
+	CVERecords bool // the server is a CNA and publishes CVE JSON 5 records
 }
 
 // publicAdvisory serves /advisories/{id}: only once its release is out.
@@ -138,7 +140,7 @@ func (s *Server) publicAdvisory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "advisory.html", page{Title: a.ID + ": " + a.Title, Data: advisoryPage{Advisory: a, Release: rel}})
+	s.render(w, r, http.StatusOK, "advisory.html", page{Title: a.ID + ": " + a.Title, Data: advisoryPage{Advisory: a, Release: rel, CVERecords: s.Publisher.OrgID != ""}})
 	return nil
 }
 
@@ -180,4 +182,106 @@ func (s *Server) writeAdvisory(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, "/staff/releases?done="+urlQuery("The advisory is written; it is published with its release."), http.StatusSeeOther)
 	return nil
+}
+
+// publisher is who signs the advisories, from configuration.
+func (s *Server) publisher(r *http.Request) advisory.Publisher {
+	p := s.Publisher
+	if p.Name == "" {
+		p.Name = "patchday"
+	}
+	if p.Namespace == "" {
+		p.Namespace = s.base(r)
+	}
+	if p.ContactDetails == "" {
+		p.ContactDetails = s.base(r) + "/report"
+	}
+	return p
+}
+
+// publicBuilt returns a published advisory, built.
+func (s *Server) publicBuilt(r *http.Request) (advisory.Advisory, error) {
+	d, rel, err := s.Releases.Public(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return advisory.Advisory{}, err
+	}
+	return s.build(r, d, rel)
+}
+
+func writeDoc(w http.ResponseWriter, contentType string, b []byte) error {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, err := w.Write(b)
+	return err
+}
+
+// advisoryCSAF serves an advisory as CSAF 2.0.
+func (s *Server) advisoryCSAF(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.publicBuilt(r)
+	if err != nil {
+		return err
+	}
+	b, err := advisory.CSAF(a, s.publisher(r))
+	if err != nil {
+		return err
+	}
+	return writeDoc(w, "application/json", b)
+}
+
+// advisoryOSV serves an advisory as OSV.
+func (s *Server) advisoryOSV(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.publicBuilt(r)
+	if err != nil {
+		return err
+	}
+	b, err := advisory.OSV(a)
+	if err != nil {
+		return err
+	}
+	return writeDoc(w, "application/json", b)
+}
+
+// advisoryCVE serves the CVE JSON 5 record of one of an advisory's CVEs.
+func (s *Server) advisoryCVE(w http.ResponseWriter, r *http.Request) error {
+	if s.Publisher.OrgID == "" {
+		return patchday.Errorf(patchday.ErrNotFound, "this server publishes no CVE records: they need the CNA organisation id (--cna-org-id)")
+	}
+	a, err := s.publicBuilt(r)
+	if err != nil {
+		return err
+	}
+	recs, err := advisory.CVE5(a, s.publisher(r))
+	if err != nil {
+		return err
+	}
+	b, ok := recs[strings.ToUpper(strings.TrimSuffix(r.PathValue("cve"), ".json"))]
+	if !ok {
+		return patchday.Errorf(patchday.ErrNotFound, "advisory %s has no %s", a.ID, r.PathValue("cve"))
+	}
+	return writeDoc(w, "application/json", b)
+}
+
+// feed serves the Atom feed of published advisories.
+func (s *Server) feed(w http.ResponseWriter, r *http.Request) error {
+	ds, rels, err := s.Releases.PublicList(r.Context())
+	if err != nil {
+		return err
+	}
+	var as []advisory.Advisory
+	updated := time.Unix(0, 0).UTC()
+	for _, d := range ds {
+		a, err := s.build(r, d, rels[d.ReleaseID])
+		if err != nil {
+			return err
+		}
+		if a.CurrentRelease().After(updated) {
+			updated = a.CurrentRelease()
+		}
+		as = append(as, a)
+	}
+	b, err := advisory.Atom(s.publisher(r).Name+" security advisories", s.base(r)+"/feed.atom", updated, as)
+	if err != nil {
+		return err
+	}
+	return writeDoc(w, "application/atom+xml", b)
 }

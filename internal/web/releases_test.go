@@ -28,8 +28,15 @@ func (h *harness) schedule(id string) {
 		}
 		prev = to
 	}
-	if _, err := h.srv.Cases.SetTriage(h.t.Context(), cases.Actor{UserID: 1, Email: "t@example.com", Roles: staff.Roles{staff.RoleTriager}},
-		"x", id, "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "", nil, 0); err != nil {
+	ctx := h.t.Context()
+	h.srv.Products.Add(ctx, audit.System, "Gateway", "Example Corp", "semver") // once; later calls conflict harmlessly
+	v, _ := h.srv.Products.AddVersion(ctx, audit.System, "Gateway", "2.4.1")
+	if v.ID == 0 {
+		ps, _ := h.srv.Products.List(ctx)
+		v = ps[0].Versions[0]
+	}
+	if _, err := h.srv.Cases.SetTriage(ctx, cases.Actor{UserID: 1, Email: "t@example.com", Roles: staff.Roles{staff.RoleTriager}},
+		"x", id, "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "CWE-122", []int64{v.ID}, 0); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -87,6 +94,15 @@ func TestReleasePlanningAndCalendarEmbargo(t *testing.T) {
 		if body := h.do(get("/advisories", "")).Body.String(); strings.Contains(body, "PDSA-2026-0001") {
 			t.Errorf("%s: the advisory index lists it", stage)
 		}
+		for _, path := range []string{"/advisories/PDSA-2026-0001/csaf.json", "/advisories/PDSA-2026-0001/osv.json",
+			"/advisories/PDSA-2026-0001/cve/CVE-2026-10001.json"} {
+			if rec := h.do(get(path, "")); rec.Code != 404 || strings.Contains(rec.Body.String(), "Heap overflow") {
+				t.Errorf("%s: %s answers %d", stage, path, rec.Code)
+			}
+		}
+		if body := h.do(get("/feed.atom", "")).Body.String(); strings.Contains(body, "PDSA-2026-0001") || strings.Contains(body, "Heap overflow") {
+			t.Errorf("%s: the feed carries it", stage)
+		}
 	}
 	embargoed("after writing")
 	cal := func() string { return h.do(get("/calendar.ics", "")).Body.String() }
@@ -115,6 +131,7 @@ func TestReleasePlanningAndCalendarEmbargo(t *testing.T) {
 	if c, _ := h.db.CaseByRef(t.Context(), id); c.State != "released" {
 		t.Errorf("the case after publication is %s", c.State)
 	}
+	h.srv.Publisher.OrgID = "6f0a2b1e-4c3d-4e5f-8a9b-0c1d2e3f4a5b"
 	page = h.do(get("/advisories/pdsa-2026-0001", "")).Body.String()
 	for _, want := range []string{"Heap overflow in Gateway", "CVE-2026-10001", "Critical", "Cap headers at 8 KB", "Ada @ada", "Install the security update of 14 April 2026"} {
 		if !strings.Contains(page, want) {
@@ -123,5 +140,16 @@ func TestReleasePlanningAndCalendarEmbargo(t *testing.T) {
 	}
 	if body := h.do(get("/advisories", "")).Body.String(); !strings.Contains(body, "PDSA-2026-0001") {
 		t.Errorf("the index does not list the published advisory")
+	}
+	for path, want := range map[string]string{
+		"/advisories/PDSA-2026-0001/csaf.json":               `"csaf_version": "2.0"`,
+		"/advisories/PDSA-2026-0001/osv.json":                `"x_PDSA-2026-0001"`,
+		"/advisories/PDSA-2026-0001/cve/CVE-2026-10001.json": `"CVE-2026-10001"`,
+		"/feed.atom": "PDSA-2026-0001",
+	} {
+		rec := h.do(get(path, ""))
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("%s after release: %d, want 200 with %s:\n%.400s", path, rec.Code, want, rec.Body)
+		}
 	}
 }

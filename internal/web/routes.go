@@ -51,6 +51,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /calendar.ics", s.handle(s.calendar))
 	mux.Handle("GET /advisories", s.handle(s.advisories))
 	mux.Handle("GET /advisories/{id}", s.handle(s.publicAdvisory))
+	mux.Handle("GET /advisories/{id}/csaf.json", s.handle(s.advisoryCSAF))
+	mux.Handle("GET /advisories/{id}/osv.json", s.handle(s.advisoryOSV))
+	mux.Handle("GET /advisories/{id}/cve/{cve}", s.handle(s.advisoryCVE))
+	mux.Handle("GET /feed.atom", s.handle(s.feed))
 	mux.Handle("GET /security.txt", http.RedirectHandler("/.well-known/security.txt", http.StatusMovedPermanently))
 	mux.Handle("GET /.well-known/pgp-key.asc", s.handle(s.pgpKey)) // security.txt names it: pgpKeyPath
 	mux.Handle("GET /report", s.handle(s.reportPage))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/patchday/patchday/internal/advisory"
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/cases"
@@ -41,6 +42,8 @@ type Deps struct {
 	Blobs       *blob.Store
 	// Now is the clock for ages shown on pages; nil means time.Now.
 	Now func() time.Time
+	// Publisher names the vendor in advisories.
+	Publisher advisory.Publisher
 	// Disclosure is what /.well-known/security.txt publishes, and the
 	// OpenPGP key at /.well-known/pgp-key.asc.
 	Disclosure Disclosure
