@@ -115,8 +115,8 @@ func hasPrivate(e *openpgp.Entity) bool {
 	return false
 }
 
-// unlock decrypts the secret keys that can decrypt messages. The primary
-// (signing) key stays locked: patchday never signs with it.
+// unlock decrypts the secret keys that can decrypt messages, and the one
+// that signs (CSAF documents are signed), when the key holds it.
 func unlock(e *openpgp.Entity, passphrase []byte) error {
 	var locked []*packet.PrivateKey
 	add := func(pk *packet.PrivateKey) {
@@ -129,6 +129,9 @@ func unlock(e *openpgp.Entity, passphrase []byte) error {
 	}
 	if sig, _ := e.PrimarySelfSignature(); sig != nil && sig.FlagsValid && (sig.FlagEncryptCommunications || sig.FlagEncryptStorage) {
 		add(e.PrivateKey)
+	}
+	if k, ok := e.SigningKey(time.Now()); ok {
+		add(k.PrivateKey)
 	}
 	if len(locked) == 0 {
 		return nil
@@ -251,4 +254,23 @@ func (r *recorder) notForKey(fingerprint string) error {
 		}
 	}
 	return fmt.Errorf("%w (%s): it is encrypted to key ID %s", ErrNotForKey, fingerprint, strings.Join(ids, ", "))
+}
+
+// CanSign reports whether the key holds a usable signing key (a key
+// exported without its primary, kept offline, cannot sign).
+func (k *Key) CanSign() bool {
+	sk, ok := k.entity.SigningKey(time.Now())
+	return ok && sk.PrivateKey != nil && !sk.PrivateKey.Dummy() && !sk.PrivateKey.Encrypted
+}
+
+// Sign returns an armored detached OpenPGP signature of data.
+func (k *Key) Sign(data []byte) ([]byte, error) {
+	if !k.CanSign() {
+		return nil, fmt.Errorf("the key %s cannot sign: its signing key is not in the file (exported with --export-secret-subkeys?)", k.fingerprint)
+	}
+	var b bytes.Buffer
+	if err := openpgp.ArmoredDetachSign(&b, k.entity, bytes.NewReader(data), nil); err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	return b.Bytes(), nil
 }
