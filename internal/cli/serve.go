@@ -143,12 +143,17 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	disclosure := web.Disclosure{PublicURL: c.PublicURL, SecurityAddress: c.SecurityAddress, PolicyURL: c.PolicyURL,
 		Acknowledgments: c.AcknowledgmentsURL, Languages: c.Languages}
+	var signer web.Signer
 	if key != nil {
 		disclosure.PGPPublicKey = key.PublicArmored()
+		signer = key
+		if !key.CanSign() {
+			log.Warn("the PGP key cannot sign (no signing key in the file): CSAF documents are published unsigned")
+		}
 	}
 	h, err := web.NewServer(web.Deps{
 		Publisher:  advisory.Publisher{Name: c.VendorName, Namespace: strings.TrimRight(c.PublicURL, "/"), OrgID: c.CNAOrgID, ShortName: c.CNAShortName},
-		Disclosure: disclosure, Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
+		Disclosure: disclosure, Signer: signer, Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
 		Intake: reports, Cases: handling, Fixes: builds, Releases: releases, DB: st, Engine: st.Engine(), Version: version.String(),
 		Registry: reg, Gatherer: reg, SessionTTL: c.SessionTTL,
 	})

@@ -1,14 +1,21 @@
 package web
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/patchday/patchday/internal/audit"
+
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/pgp"
 	"github.com/patchday/patchday/internal/staff"
 )
 
@@ -152,4 +159,78 @@ func TestReleasePlanningAndCalendarEmbargo(t *testing.T) {
 			t.Errorf("%s after release: %d, want 200 with %s:\n%.400s", path, rec.Code, want, rec.Body)
 		}
 	}
+}
+
+// TestCSAFProvider: the provider metadata and directory list only
+// published advisories, with checksums and signatures that match.
+func TestCSAFProvider(t *testing.T) {
+	h := newHarness(t)
+	h.addUser("rm@example.com", "release-manager", "a long enough password")
+	rm := h.signIn("rm@example.com", "a long enough password")
+	id, _ := h.report("Heap overflow")
+	h.schedule(id)
+	rels, _ := h.srv.Releases.Upcoming(t.Context(), 2)
+	rel := rels[1]
+	rid := itoa(rel.ID)
+	h.do(post("/staff/releases/assign", url.Values{"release": {rid}, "case": {id}}, rm))
+	h.do(post("/staff/releases/advisory", url.Values{"release": {rid}, "cases": {id}, "title": {"Heap overflow"}, "summary": {"Overflow."}}, rm))
+	h.do(post("/staff/releases/approve", url.Values{"release": {rid}}, rm))
+
+	meta := h.do(get("/.well-known/csaf/provider-metadata.json", "")).Body.String()
+	if !strings.Contains(meta, `"role": "csaf_provider"`) || !strings.Contains(meta, `/.well-known/csaf/white/`) {
+		t.Errorf("provider metadata without a key:\n%s", meta)
+	}
+	if idx := h.do(get("/.well-known/csaf/white/index.txt", "")).Body.String(); idx != "" {
+		t.Errorf("embargo: index.txt lists %q before release", idx)
+	}
+	if c := h.do(get("/.well-known/csaf/white/changes.csv", "")).Body.String(); c != "" {
+		t.Errorf("embargo: changes.csv lists %q before release", c)
+	}
+	if rec := h.do(get("/.well-known/csaf/white/2026/pdsa-2026-0001.json", "")); rec.Code != 404 {
+		t.Errorf("embargo: the document answers %d before release", rec.Code)
+	}
+	h.clock.Advance(rel.At.Sub(h.clock.Now()))
+	if _, err := h.srv.Releases.Publish(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if idx := h.do(get("/.well-known/csaf/white/index.txt", "")).Body.String(); idx != "2026/pdsa-2026-0001.json\n" {
+		t.Fatalf("index.txt after release: %q", idx)
+	}
+	doc := h.do(get("/.well-known/csaf/white/2026/pdsa-2026-0001.json", "")).Body.Bytes()
+	sum := h.do(get("/.well-known/csaf/white/2026/pdsa-2026-0001.json.sha256", "")).Body.String()
+	if !strings.Contains(string(doc), `"id": "PDSA-2026-0001"`) || !strings.HasSuffix(sum, "  pdsa-2026-0001.json\n") {
+		t.Errorf("document or checksum: %.200s / %q", doc, sum)
+	}
+	want := sha256hex(doc)
+	if !strings.HasPrefix(sum, want) {
+		t.Errorf("the .sha256 does not match the document served")
+	}
+	if rec := h.do(get("/.well-known/csaf/white/2026/pdsa-2026-0001.json.asc", "")); rec.Code != 404 {
+		t.Errorf("a signature without a signing key: %d", rec.Code)
+	}
+
+	// With a key that signs: a trusted provider, and signatures that verify.
+	armored, err := os.ReadFile("../pgp/testdata/gnupg-rsa.key.asc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := pgp.Load(armored, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv.Signer = key
+	if meta := h.do(get("/.well-known/csaf/provider-metadata.json", "")).Body.String(); !strings.Contains(meta, `"csaf_trusted_provider"`) ||
+		!strings.Contains(meta, key.Fingerprint()) {
+		t.Errorf("provider metadata with a signing key:\n%s", meta)
+	}
+	sig := h.do(get("/.well-known/csaf/white/2026/pdsa-2026-0001.json.asc", "")).Body.Bytes()
+	ring, _ := openpgp.ReadArmoredKeyRing(bytes.NewReader(key.PublicArmored()))
+	if _, err := openpgp.CheckArmoredDetachedSignature(ring, bytes.NewReader(doc), bytes.NewReader(sig), nil); err != nil {
+		t.Errorf("the .asc does not verify the document: %v", err)
+	}
+}
+
+func sha256hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }
