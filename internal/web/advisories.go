@@ -285,3 +285,51 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeDoc(w, "application/atom+xml", b)
 }
+
+type ackMonth struct {
+	Month string // "April 2026"
+	Names []string
+}
+
+// acknowledgments serves the thanks page: every credited researcher, by
+// the month their advisory was published.
+func (s *Server) acknowledgments(w http.ResponseWriter, r *http.Request) error {
+	ds, rels, err := s.Releases.PublicList(r.Context())
+	if err != nil {
+		return err
+	}
+	var months []ackMonth
+	index := map[string]int{}
+	for _, d := range ds { // newest first
+		a, err := s.build(r, d, rels[d.ReleaseID])
+		if err != nil {
+			return err
+		}
+		m := a.InitialRelease().UTC().Format("January 2006")
+		i, ok := index[m]
+		if !ok {
+			i = len(months)
+			index[m] = i
+			months = append(months, ackMonth{Month: m})
+		}
+		for _, c := range a.Credits {
+			if !slicesContains(months[i].Names, c.Name) {
+				months[i].Names = append(months[i].Names, c.Name)
+			}
+		}
+	}
+	for i := range months {
+		sort.Strings(months[i].Names)
+	}
+	s.render(w, r, http.StatusOK, "acknowledgments.html", page{Title: "Acknowledgments", Data: months})
+	return nil
+}
+
+func slicesContains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -110,6 +110,9 @@ func TestReleasePlanningAndCalendarEmbargo(t *testing.T) {
 		if body := h.do(get("/feed.atom", "")).Body.String(); strings.Contains(body, "PDSA-2026-0001") || strings.Contains(body, "Heap overflow") {
 			t.Errorf("%s: the feed carries it", stage)
 		}
+		if body := h.do(get("/acknowledgments", "")).Body.String(); strings.Contains(body, "Ada") {
+			t.Errorf("%s: the acknowledgments page names the reporter", stage)
+		}
 	}
 	embargoed("after writing")
 	cal := func() string { return h.do(get("/calendar.ics", "")).Body.String() }
@@ -147,6 +150,9 @@ func TestReleasePlanningAndCalendarEmbargo(t *testing.T) {
 	}
 	if body := h.do(get("/advisories", "")).Body.String(); !strings.Contains(body, "PDSA-2026-0001") {
 		t.Errorf("the index does not list the published advisory")
+	}
+	if body := h.do(get("/acknowledgments", "")).Body.String(); !strings.Contains(body, "April 2026") || !strings.Contains(body, "Ada @ada") {
+		t.Errorf("the acknowledgments page does not thank the reporter in April 2026")
 	}
 	for path, want := range map[string]string{
 		"/advisories/PDSA-2026-0001/csaf.json":               `"csaf_version": "2.0"`,

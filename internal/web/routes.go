@@ -55,6 +55,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /advisories/{id}/osv.json", s.handle(s.advisoryOSV))
 	mux.Handle("GET /advisories/{id}/cve/{cve}", s.handle(s.advisoryCVE))
 	mux.Handle("GET /feed.atom", s.handle(s.feed))
+	mux.Handle("GET /acknowledgments", s.handle(s.acknowledgments))
 	mux.Handle("GET /.well-known/csaf/provider-metadata.json", s.handle(s.providerMetadata))
 	mux.Handle("GET /.well-known/csaf/white/", s.handle(s.csafFile))
 	mux.Handle("GET /security.txt", http.RedirectHandler("/.well-known/security.txt", http.StatusMovedPermanently))
