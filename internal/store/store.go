@@ -31,6 +31,7 @@ type Store interface {
 	cases.Store
 	fixes.Store
 	release.Store
+	release.SubscriberStore
 	// TakeLease gives holder the named lease until the given time if it
 	// is free, expired, or already theirs, and reports whether holder has
 	// it: of several servers, one runs each scheduled job.

@@ -464,3 +464,47 @@ func testAdvisories(t *testing.T, s store.Store, _ Harness) {
 		t.Errorf("ListAdvisories: %+v", all)
 	}
 }
+
+func testSubscribers(t *testing.T, s store.Store, _ Harness) {
+	ctx := context.Background()
+	if err := s.UpsertSubscriber(ctx, "a@example.com", "h1", "u1", t0); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := s.SubscriberByToken(ctx, "h1")
+	if err != nil || sub.Active() || sub.UnsubToken != "u1" {
+		t.Fatalf("new subscriber: %+v %v", sub, err)
+	}
+	if err := s.ConfirmSubscriber(ctx, sub.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	if act, _ := s.ActiveSubscribers(ctx); len(act) != 1 || !act[0].Active() {
+		t.Errorf("active after confirming: %+v", act)
+	}
+	if got, err := s.SubscriberByUnsubToken(ctx, "u1"); err != nil || got.ID != sub.ID {
+		t.Errorf("by unsubscribe token: %+v %v", got, err)
+	}
+	if err := s.Unsubscribe(ctx, sub.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	if act, _ := s.ActiveSubscribers(ctx); len(act) != 0 {
+		t.Errorf("active after unsubscribing: %+v", act)
+	}
+	// Subscribing again starts over: new tokens, confirmation needed.
+	if err := s.UpsertSubscriber(ctx, "a@example.com", "h2", "u2", t0); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.SubscriberByToken(ctx, "h2"); got.ID != sub.ID || got.Active() {
+		t.Errorf("resubscribed: %+v", got)
+	}
+	_, err = s.SubscriberByToken(ctx, "h1")
+	wantKind(t, "the old confirmation token", err, patchday.ErrNotFound)
+	r := release.Release{At: t0, Kind: release.Train}
+	if err := s.CreateRelease(ctx, &r, entry("release.create", "x")); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{true, false} {
+		if got, err := s.MarkNotified(ctx, r.ID, "notice", t0, 3); err != nil || got != want {
+			t.Errorf("MarkNotified #%d = %v, %v; want %v", i+1, got, err, want)
+		}
+	}
+}

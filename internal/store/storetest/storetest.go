@@ -48,6 +48,7 @@ func Run(t *testing.T, h Harness) {
 		{"Jobs", testJobs},
 		{"Releases", testReleases},
 		{"Advisories", testAdvisories},
+		{"Subscribers", testSubscribers},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

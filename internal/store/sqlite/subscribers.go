@@ -1,0 +1,86 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/patchday/patchday/internal/release"
+)
+
+// UpsertSubscriber records a subscription request with fresh tokens.
+func (s *Store) UpsertSubscriber(ctx context.Context, email, tokenHash, unsubToken string, at time.Time) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO subscribers (email, token_hash, unsub_token, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (email) DO UPDATE SET token_hash = excluded.token_hash, unsub_token = excluded.unsub_token,
+		confirmed_at = NULL, unsubscribed_at = NULL`, email, tokenHash, unsubToken, ts(at))
+	return mapErr(err, "")
+}
+
+const subscriberColumns = "id, email, token_hash, unsub_token, confirmed_at, unsubscribed_at, created_at"
+
+func scanSubscriber(row interface{ Scan(...any) error }) (release.Subscriber, error) {
+	var sub release.Subscriber
+	var confirmed, unsub sql.NullInt64
+	var created int64
+	if err := row.Scan(&sub.ID, &sub.Email, &sub.TokenHash, &sub.UnsubToken, &confirmed, &unsub, &created); err != nil {
+		return release.Subscriber{}, mapErr(err, "")
+	}
+	sub.CreatedAt = fromTS(created)
+	if confirmed.Valid {
+		sub.ConfirmedAt = fromTS(confirmed.Int64)
+	}
+	if unsub.Valid {
+		sub.UnsubscribedAt = fromTS(unsub.Int64)
+	}
+	return sub, nil
+}
+
+// SubscriberByToken finds a subscriber by their confirmation token's hash.
+func (s *Store) SubscriberByToken(ctx context.Context, tokenHash string) (release.Subscriber, error) {
+	return scanSubscriber(s.read.QueryRowContext(ctx, "SELECT "+subscriberColumns+" FROM subscribers WHERE token_hash = ?", tokenHash))
+}
+
+// SubscriberByUnsubToken finds a subscriber by their unsubscribe token.
+func (s *Store) SubscriberByUnsubToken(ctx context.Context, token string) (release.Subscriber, error) {
+	return scanSubscriber(s.read.QueryRowContext(ctx, "SELECT "+subscriberColumns+" FROM subscribers WHERE unsub_token = ?", token))
+}
+
+// ConfirmSubscriber completes the double opt-in.
+func (s *Store) ConfirmSubscriber(ctx context.Context, id int64, at time.Time) error {
+	return mustAffect(s.write.ExecContext(ctx, "UPDATE subscribers SET confirmed_at = ?, unsubscribed_at = NULL WHERE id = ?", ts(at), id))
+}
+
+// Unsubscribe ends a subscription.
+func (s *Store) Unsubscribe(ctx context.Context, id int64, at time.Time) error {
+	return mustAffect(s.write.ExecContext(ctx, "UPDATE subscribers SET unsubscribed_at = ? WHERE id = ?", ts(at), id))
+}
+
+// ActiveSubscribers returns the confirmed, subscribed addresses.
+func (s *Store) ActiveSubscribers(ctx context.Context) ([]release.Subscriber, error) {
+	rows, err := s.read.QueryContext(ctx, "SELECT "+subscriberColumns+
+		" FROM subscribers WHERE confirmed_at IS NOT NULL AND unsubscribed_at IS NULL ORDER BY id")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []release.Subscriber{}
+	for rows.Next() {
+		sub, err := scanSubscriber(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sub)
+	}
+	return out, rows.Err()
+}
+
+// MarkNotified records a release's notice or bulletin, once.
+func (s *Store) MarkNotified(ctx context.Context, releaseID int64, kind string, at time.Time, recipients int) (bool, error) {
+	res, err := s.write.ExecContext(ctx, `INSERT INTO notifications (release_id, kind, sent_at, recipients) VALUES (?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, releaseID, kind, ts(at), recipients)
+	if err != nil {
+		return false, mapErr(err, "")
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
