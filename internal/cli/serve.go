@@ -143,6 +143,11 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	disclosure := web.Disclosure{PublicURL: c.PublicURL, SecurityAddress: c.SecurityAddress, PolicyURL: c.PolicyURL,
 		Acknowledgments: c.AcknowledgmentsURL, Languages: c.Languages}
+	var mailer release.Mailer // stays a nil interface without a relay
+	if relay != nil {
+		mailer = relay
+	}
+	subscriptions := release.NewSubscriptions(st, mailer, c.PublicURL, nil)
 	var signer web.Signer
 	if key != nil {
 		disclosure.PGPPublicKey = key.PublicArmored()
@@ -153,7 +158,7 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	}
 	h, err := web.NewServer(web.Deps{
 		Publisher:  advisory.Publisher{Name: c.VendorName, Namespace: strings.TrimRight(c.PublicURL, "/"), OrgID: c.CNAOrgID, ShortName: c.CNAShortName},
-		Disclosure: disclosure, Signer: signer, Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
+		Disclosure: disclosure, Signer: signer, Subscriptions: subscriptions, Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
 		Intake: reports, Cases: handling, Fixes: builds, Releases: releases, DB: st, Engine: st.Engine(), Version: version.String(),
 		Registry: reg, Gatherer: reg, SessionTTL: c.SessionTTL,
 	})
@@ -178,7 +183,7 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	caseSwept := make(chan struct{})
 	go func() {
 		defer close(caseSwept)
-		sweepCases(ctx, st, handling, releases, staffEmails{st}, remind, c.SweepInterval, log)
+		sweepCases(ctx, st, handling, releases, h.SendNotifications, staffEmails{st}, remind, c.SweepInterval, log)
 	}()
 	defer func() { cancel(); <-caseSwept }()
 
@@ -325,7 +330,8 @@ func (s staffEmails) EmailOf(ctx context.Context, id int64) (string, error) {
 // sweepCases runs time-driven case handling every interval while this
 // server holds the "case-sweep" lease, so of several servers sharing a
 // database one sweeps at a time.
-func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, releases *release.Service, people cases.Staff,
+func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, releases *release.Service,
+	notify func(context.Context) (int, error), people cases.Staff,
 	remind func(context.Context, cases.Reminder) error, every time.Duration, log *slog.Logger) {
 	host, _ := os.Hostname()
 	holder := fmt.Sprintf("%s/%d/%d", host, os.Getpid(), time.Now().UnixNano())
@@ -352,6 +358,13 @@ func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, release
 				if p.Delay > 2*every {
 					log.Warn("release published late: no server was up to publish it on time", "release", p.Release.ID, "delay", p.Delay.Round(time.Second))
 				}
+			}
+		}
+		if ok, err := st.TakeLease(ctx, "notifications", holder, now, now.Add(2*every)); err == nil && ok {
+			if n, err := notify(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("notices and bulletins: some not sent; retried next time", "err", err)
+			} else if n > 0 {
+				log.Info("notices and bulletins sent", "messages", n)
 			}
 		}
 		ok, err := st.TakeLease(ctx, "case-sweep", holder, now, now.Add(2*every))

@@ -28,9 +28,10 @@ type releaseRow struct {
 	Highest  string // the highest CVSS rating of its cases
 }
 
-// describe gathers what a release ships: its cases, their products and
-// the highest severity.
-func (s *Server) describe(r *http.Request, rel release.Release, byID map[int64]intake.Case, names map[int64]string) (releaseRow, error) {
+// describe gathers what a release ships: its cases, the products of their
+// affected versions (or the product reported) and the highest severity.
+// names maps product ids, and versions version ids, to product names.
+func (s *Server) describe(r *http.Request, rel release.Release, byID map[int64]intake.Case, names, versions map[int64]string) (releaseRow, error) {
 	row := releaseRow{Release: rel}
 	ids, err := s.Releases.CaseIDs(r.Context(), rel.ID)
 	if err != nil {
@@ -39,12 +40,18 @@ func (s *Server) describe(r *http.Request, rel release.Release, byID map[int64]i
 	for _, id := range ids {
 		c := byID[id]
 		row.Cases = append(row.Cases, c)
-		if n := names[c.ProductID]; n != "" && !slices.Contains(row.Products, n) {
-			row.Products = append(row.Products, n)
-		}
 		t, err := s.Cases.TriageOf(r.Context(), id)
 		if err != nil {
 			return row, err
+		}
+		products := []string{names[c.ProductID]}
+		for _, v := range t.Affected {
+			products = append(products, versions[v])
+		}
+		for _, n := range products {
+			if n != "" && !slices.Contains(row.Products, n) {
+				row.Products = append(row.Products, n)
+			}
 		}
 		if ratingRank[t.CVSSRating] > ratingRank[row.Highest] {
 			row.Highest = t.CVSSRating
@@ -71,14 +78,17 @@ func (s *Server) releaseRows(r *http.Request) ([]releaseRow, []intake.Case, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	names := map[int64]string{}
+	names, versions := map[int64]string{}, map[int64]string{}
 	for _, p := range ps {
 		names[p.ID] = p.Name
+		for _, v := range p.Versions {
+			versions[v.ID] = p.Name
+		}
 	}
 	var rows []releaseRow
 	assigned := map[int64]bool{}
 	for _, rel := range rels {
-		row, err := s.describe(r, rel, byID, names)
+		row, err := s.describe(r, rel, byID, names, versions)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -2,11 +2,13 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/patchday/patchday/internal/cases"
 	"github.com/patchday/patchday/internal/pgp"
+	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/staff"
 )
 
@@ -239,4 +242,76 @@ func TestCSAFProvider(t *testing.T) {
 func sha256hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+type memoryMail struct{ sent []string }
+
+func (m *memoryMail) Send(_ context.Context, to, _, subject, text string) error {
+	m.sent = append(m.sent, to+"|"+subject+"|"+text)
+	return nil
+}
+
+// TestNoticesAndBulletins: an administrator subscribes (double opt-in),
+// gets the advance notice with products and severity only, then the
+// bulletin; the public releases page shows both; unsubscribing stops them.
+func TestNoticesAndBulletins(t *testing.T) {
+	h := newHarness(t)
+	box := &memoryMail{}
+	h.srv.Subscriptions = release.NewSubscriptions(h.db, box, "https://security.example.com", h.clock.Now)
+	h.srv.Disclosure.PublicURL = "https://security.example.com"
+	if rec := h.do(post("/subscribe", url.Values{"email": {"admin@example.com"}}, "")); rec.Code != 200 || len(box.sent) != 1 {
+		t.Fatalf("subscribe: %d, %d mails", rec.Code, len(box.sent))
+	}
+	link := regexp.MustCompile(`/subscribe/confirm/(pdn_\S+)`).FindStringSubmatch(box.sent[0])
+	if rec := h.do(get("/subscribe/confirm/"+link[1], "")); !strings.Contains(rec.Body.String(), "Confirm your subscription") {
+		t.Errorf("the confirmation link must only show a button (mail scanners follow links)")
+	}
+	if rec := h.do(post("/subscribe/confirm/"+link[1], nil, "")); !strings.Contains(rec.Body.String(), "You are subscribed") {
+		t.Fatalf("confirm: %d", rec.Code)
+	}
+
+	h.addUser("rm@example.com", "release-manager", "a long enough password")
+	rm := h.signIn("rm@example.com", "a long enough password")
+	id, _ := h.report("Secret details of the overflow")
+	h.schedule(id)
+	rels, _ := h.srv.Releases.Upcoming(t.Context(), 2)
+	rel := rels[1] // 14 April
+	rid := itoa(rel.ID)
+	h.do(post("/staff/releases/assign", url.Values{"release": {rid}, "case": {id}}, rm))
+	h.do(post("/staff/releases/advisory", url.Values{"release": {rid}, "cases": {id}, "title": {"Heap overflow in Gateway"}, "summary": {"Overflow."}}, rm))
+	h.do(post("/staff/releases/approve", url.Values{"release": {rid}}, rm))
+	if n, _ := h.srv.SendNotifications(t.Context()); n != 0 {
+		t.Errorf("a notice went out %d times before it was due", n)
+	}
+	h.clock.Advance(time.Date(2026, 4, 9, 18, 0, 0, 0, time.UTC).Sub(h.clock.Now()))
+	if n, err := h.srv.SendNotifications(t.Context()); n != 1 || err != nil {
+		t.Fatalf("notice: %d %v", n, err)
+	}
+	notice := box.sent[len(box.sent)-1]
+	if !strings.Contains(notice, "Gateway") || !strings.Contains(notice, "Critical") || strings.Contains(notice, "overflow") ||
+		!strings.Contains(notice, "/unsubscribe/pdu_") {
+		t.Errorf("the notice must name products and severity only, with an unsubscribe link:\n%s", notice)
+	}
+	if n, _ := h.srv.SendNotifications(t.Context()); n != 0 {
+		t.Errorf("the notice went out again")
+	}
+	if page := h.do(get("/releases", "")).Body.String(); !strings.Contains(page, "Fixes for: Gateway") || strings.Contains(page, "Heap overflow") {
+		t.Errorf("the releases page during notice: want products, no details")
+	}
+	h.clock.Advance(rel.At.Sub(h.clock.Now()))
+	h.srv.Releases.Publish(t.Context())
+	if n, _ := h.srv.SendNotifications(t.Context()); n != 1 {
+		t.Fatalf("bulletin: %d", n)
+	}
+	bul := box.sent[len(box.sent)-1]
+	if !strings.Contains(bul, "PDSA-2026-0001") || !strings.Contains(bul, "Heap overflow in Gateway") {
+		t.Errorf("bulletin:\n%s", bul)
+	}
+	if page := h.do(get("/releases", "")).Body.String(); !strings.Contains(page, "PDSA-2026-0001") {
+		t.Errorf("the releases page does not show the bulletin")
+	}
+	unsub := regexp.MustCompile(`/unsubscribe/(pdu_\S+)`).FindStringSubmatch(bul)
+	if rec := h.do(post("/unsubscribe/"+unsub[1], nil, "")); !strings.Contains(rec.Body.String(), "unsubscribed") {
+		t.Errorf("unsubscribe: %d", rec.Code)
+	}
 }

@@ -44,6 +44,8 @@ type Deps struct {
 	Now func() time.Time
 	// Publisher names the vendor in advisories.
 	Publisher advisory.Publisher
+	// Subscriptions sends notices and bulletins; nil takes none.
+	Subscriptions *release.Subscriptions
 	// Signer signs CSAF documents; nil publishes them unsigned.
 	Signer Signer
 	// Disclosure is what /.well-known/security.txt publishes, and the

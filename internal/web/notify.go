@@ -1,0 +1,176 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/patchday/patchday"
+)
+
+// Subscriptions, advance notices and bulletins.
+
+// noticeText is the advance notice of a release: products and the
+// highest severity only, nothing that would help an attacker.
+func noticeText(row releaseRow) string {
+	return fmt.Sprintf("Our security release of %s will contain fixes for: %s.\nThe highest severity is %s.\n"+
+		"Details follow at release time.\n", row.At.UTC().Format("Monday 2 January 2006, 15:04 UTC"),
+		strings.Join(row.Products, ", "), orNone(row.Highest))
+}
+
+// bulletinText summarises every advisory of a published release.
+func (s *Server) bulletinText(r *http.Request, row releaseRow) (string, error) {
+	ds, err := s.Releases.Advisories(r.Context(), row.ID)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Our security release of %s is out.\n\n", row.At.UTC().Format("2 January 2006"))
+	for _, d := range ds {
+		a, err := s.build(r, d, row.Release)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "%s  %s (%s)\n  %s\n\n", a.ID, a.Title, orNone(a.CVSSRating), a.URL)
+	}
+	return b.String(), nil
+}
+
+// SendNotifications mails the advance notices that are due and the
+// bulletins of published releases, each once. The server calls it on its
+// schedule, under a lease.
+func (s *Server) SendNotifications(ctx context.Context) (int, error) {
+	if s.Subscriptions == nil || !s.Subscriptions.Available() {
+		return 0, nil
+	}
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(s.Disclosure.PublicURL, "/")+"/", nil)
+	if err != nil {
+		return 0, err
+	}
+	rows, _, err := s.releaseRows(r)
+	if err != nil {
+		return 0, err
+	}
+	now := s.Now().UTC()
+	sent := 0
+	for _, row := range rows {
+		var n int
+		switch {
+		case row.Published():
+			text, err := s.bulletinText(r, row)
+			if err != nil {
+				return sent, err
+			}
+			n, err = s.Subscriptions.Notify(ctx, row.ID, "bulletin", "Security bulletin: release of "+row.At.UTC().Format("2 January 2006"), text)
+			if err != nil {
+				return sent, err
+			}
+		case len(row.Cases) > 0 && !now.Before(noticeDue(row.At)):
+			n, err = s.Subscriptions.Notify(ctx, row.ID, "notice", "Advance notice: security release on "+row.At.UTC().Format("2 January 2006"), noticeText(row))
+			if err != nil {
+				return sent, err
+			}
+		}
+		sent += n
+	}
+	return sent, nil
+}
+
+type publicReleasesPage struct {
+	Notices      []releaseRow
+	Bulletins    []bulletin
+	CanSubscribe bool
+}
+
+type bulletin struct {
+	releaseRow
+	Text string
+}
+
+// publicReleases is the page form of the notices and bulletins: what is
+// announced for the coming releases, and what the last ones fixed.
+func (s *Server) publicReleases(w http.ResponseWriter, r *http.Request) error {
+	rows, _, err := s.releaseRows(r)
+	if err != nil {
+		return err
+	}
+	now := s.Now().UTC()
+	p := publicReleasesPage{CanSubscribe: s.Subscriptions != nil && s.Subscriptions.Available()}
+	for _, row := range rows {
+		switch {
+		case row.Published():
+			text, err := s.bulletinText(r, row)
+			if err != nil {
+				return err
+			}
+			p.Bulletins = append(p.Bulletins, bulletin{row, text})
+		case len(row.Cases) > 0 && !now.Before(noticeDue(row.At)):
+			p.Notices = append(p.Notices, row)
+		}
+	}
+	s.render(w, r, http.StatusOK, "public-releases.html", page{Title: "Security releases", Data: p})
+	return nil
+}
+
+func (s *Server) subscribePage(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "subscribe.html", page{Title: "Subscribe to security notices",
+		Data: subscribeData{Available: s.Subscriptions != nil && s.Subscriptions.Available(), Step: "form"}})
+	return nil
+}
+
+type subscribeData struct {
+	Available bool
+	Step      string // form, sent, confirm, confirmed, leave, left
+	Token     string
+	Email     string
+}
+
+func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) error {
+	if err := parseSmallForm(w, r); err != nil {
+		return err
+	}
+	email := r.PostForm.Get("email")
+	d := subscribeData{Available: s.Subscriptions != nil && s.Subscriptions.Available(), Step: "sent", Email: email}
+	var err error
+	if s.Subscriptions == nil {
+		err = patchday.Errorf(patchday.ErrConflict, "this server takes no subscriptions")
+	} else {
+		err = s.Subscriptions.Subscribe(r.Context(), email)
+	}
+	if errors.Is(err, patchday.ErrInvalid) || errors.Is(err, patchday.ErrConflict) {
+		d.Step = "form"
+		s.render(w, r, status(err), "subscribe.html", page{Title: "Subscribe to security notices", Flash: patchday.Summary(err),
+			Fields: patchday.FieldErrors(err), Data: d})
+		return nil
+	} else if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "subscribe.html", page{Title: "Subscribe to security notices", Data: d})
+	return nil
+}
+
+// The links in mail only show a button: mail scanners follow links, and
+// must not confirm or cancel anything by doing so.
+func (s *Server) subscriptionStep(step string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		d := subscribeData{Available: true, Step: step, Token: r.PathValue("token")}
+		if r.Method == http.MethodPost {
+			var err error
+			if s.Subscriptions == nil {
+				return patchday.Errorf(patchday.ErrNotFound, "this server takes no subscriptions")
+			}
+			if step == "confirm" {
+				err, d.Step = s.Subscriptions.Confirm(r.Context(), d.Token), "confirmed"
+			} else {
+				err, d.Step = s.Subscriptions.Leave(r.Context(), d.Token), "left"
+			}
+			if err != nil {
+				return err
+			}
+		}
+		s.render(w, r, http.StatusOK, "subscribe.html", page{Title: "Security notices", Data: d})
+		return nil
+	}
+}
