@@ -1,0 +1,107 @@
+package e2e_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/patchday/patchday/internal/e2e"
+)
+
+// TestBrowserPlanRelease: a release manager puts a scheduled case into
+// the next train, writes its advisory and approves the release, in the
+// browser; the advisory stays embargoed.
+func TestBrowserPlanRelease(t *testing.T) {
+	t.Parallel()
+	s := e2e.Start(t, e2e.Options{})
+	const pw = "a long enough password"
+	tokens := map[string]string{}
+	for _, u := range [][2]string{{"rm@example.com", "release-manager"}, {"tri@example.com", "triager"}, {"dev@example.com", "developer"},
+		{"qa@example.com", "tester"}} {
+		if _, err := s.CLI(t, pw+"\n", "user", "add", "--email", u[0], "--role", u[1], "--password-stdin"); err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := s.CLI(t, "", "token", "create", "--email", u[0], "--name", "t")
+		tokens[u[0]] = strings.TrimSpace(tok)
+	}
+	s.CLI(t, "", "product", "add", "Gateway", "--vendor", "Example Corp")
+	s.CLI(t, "", "product", "version", "add", "Gateway", "2.4.1")
+	resp, err := http.Post(s.URL+"/api/v1/reports", "application/json", strings.NewReader(
+		`{"title":"Overflow","product":"Gateway","version":"2.4.1","description":"d","steps":"s","email":"ada@example.org","credit_name":"Ada"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rc struct{ ID, Link string }
+	json.NewDecoder(resp.Body).Decode(&rc)
+	resp.Body.Close()
+
+	// Walk the case to scheduled through the API and the page, as in the
+	// case handling tests.
+	as := func(who string, args ...string) {
+		t.Helper()
+		if out, err := e2e.Run(t, "", append(args, "--server", s.URL, "--token", tokens[who])...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	as("tri@example.com", "case", "move", rc.ID, "--to", "triage")
+	tri := e2e.NewBrowser(t)
+	tri.SignIn(s.URL, "tri@example.com", pw)
+	tri.Follow(chromedp.Navigate(s.URL + "/staff/cases/" + rc.ID))
+	tri.Do(
+		chromedp.SendKeys(chromedp.CSS("#t-cvss"), "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+		chromedp.SendKeys(chromedp.CSS("#t-cwe"), "CWE-122"),
+		chromedp.Click(chromedp.CSS(`input[name="affected"]`)),
+	)
+	tri.Follow(chromedp.Click(chromedp.CSS(`form[action$="/triage"] button`)))
+	as("tri@example.com", "case", "move", rc.ID, "--to", "accepted")
+	as("dev@example.com", "case", "move", rc.ID, "--to", "fixing")
+	build := t.TempDir() + "/gw.tar.zst"
+	writeFile(t, build, "build")
+	as("dev@example.com", "fix", "upload", rc.ID, build, "--version", "1", "--source-ref", "git:1")
+	as("dev@example.com", "case", "move", rc.ID, "--to", "testing")
+	report := t.TempDir() + "/r.xml"
+	writeFile(t, report, `<testsuite name="gw"><testcase classname="gw" name="T"/></testsuite>`)
+	as("qa@example.com", "fix", "test-run", "1", report)
+	as("qa@example.com", "case", "move", rc.ID, "--to", "verifying")
+	researcher := e2e.NewBrowser(t)
+	researcher.Follow(chromedp.Navigate(rc.Link))
+	researcher.Do(chromedp.Click(chromedp.CSS(`input[name="verdict"][value="fixed"]`)))
+	researcher.Follow(chromedp.Click(chromedp.CSS(`#verify form button`)))
+
+	// The release manager plans the release.
+	rm := e2e.NewBrowser(t)
+	rm.SignIn(s.URL, "rm@example.com", pw)
+	rm.Follow(chromedp.Click(chromedp.CSS(`a[href="/staff/releases"]`)))
+	rm.Follow(chromedp.Click(chromedp.CSS(`section.release form[action="/staff/releases/assign"] button`)))
+	if got := rm.Text(".flash"); !strings.Contains(got, rc.ID+" is in the release") {
+		t.Fatalf("after adding the case: %q", got)
+	}
+	rm.Do(
+		chromedp.Click(chromedp.CSS(`section.release details summary`)),
+		chromedp.SendKeys(chromedp.CSS(`section.release input[name="title"]`), "Heap overflow in Gateway"),
+		chromedp.SendKeys(chromedp.CSS(`section.release textarea[name="summary"]`), "A long header overflows a buffer."),
+		chromedp.SendKeys(chromedp.CSS(`section.release input[name="cves"]`), "CVE-2026-10001"),
+	)
+	rm.Follow(chromedp.Click(chromedp.CSS(`section.release form[action="/staff/releases/advisory"] button`)))
+	rm.Follow(chromedp.Click(chromedp.CSS(`section.release form[action="/staff/releases/approve"] button`)))
+	screenshot(rm, "releases-approved")
+	if got := rm.Text("section.release"); !strings.Contains(got, "approved") || !strings.Contains(got, "PDSA-") || !strings.Contains(got, "Heap overflow in Gateway") {
+		t.Errorf("the release after approval:\n%s", got)
+	}
+	// Embargoed until its time.
+	visitor := e2e.NewBrowser(t)
+	if code := visitor.Follow(chromedp.Navigate(s.URL + "/advisories")); code != 200 || strings.Contains(visitor.Text("main"), "Heap overflow") {
+		t.Errorf("the public index shows the embargoed advisory")
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
