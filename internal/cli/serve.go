@@ -160,7 +160,7 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 		Publisher:  advisory.Publisher{Name: c.VendorName, Namespace: strings.TrimRight(c.PublicURL, "/"), OrgID: c.CNAOrgID, ShortName: c.CNAShortName},
 		Disclosure: disclosure, Signer: signer, Subscriptions: subscriptions, Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
 		Intake: reports, Cases: handling, Fixes: builds, Releases: releases, DB: st, Engine: st.Engine(), Version: version.String(),
-		Registry: reg, Gatherer: reg, SessionTTL: c.SessionTTL,
+		Registry: reg, Gatherer: reg, SessionTTL: c.SessionTTL, NoticeDays: c.NoticeDays,
 	})
 	if err != nil {
 		ln.Close()

@@ -166,6 +166,9 @@ type Serve struct {
 	// VerifyDays is how long researchers have to verify a fix before a
 	// release manager may proceed without them.
 	VerifyDays int
+	// NoticeDays is how many business days before a release subscribers
+	// and the calendar learn its products and highest severity.
+	NoticeDays int
 	// Outbound mail through a relay: off unless Relay is set.
 	Relay         string
 	RelayUser     string
@@ -204,6 +207,7 @@ func (c *Serve) Flags(fs *pflag.FlagSet) {
 		"the release train as an RFC 5545 rule (DTSTART and RRULE lines; \\n or a real newline between them); default: the second Tuesday, 17:00 UTC")
 	fs.BoolVar(&c.ForceRule, "release-rule-force", false, "allow a train rule that lands Friday to Monday")
 	fs.IntVar(&c.VerifyDays, "verify-days", 14, "days a researcher has to verify a fix before a release manager may proceed without them")
+	fs.IntVar(&c.NoticeDays, "notice-days", 3, "business days before a release that subscribers and the calendar learn its products and highest severity")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often SLA reminders and the 30-day close of unanswered cases run")
 	fs.StringVar(&c.Relay, "smtp-relay", "", "host:port of the SMTP relay for outbound mail (acknowledgements, messages to researchers); off when empty")
 	fs.StringVar(&c.RelayUser, "smtp-relay-user", "", "user name for the relay (AUTH PLAIN, only over STARTTLS)")
@@ -229,6 +233,9 @@ func (c Serve) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, "--shutdown-timeout: must be positive")
+	}
+	if c.NoticeDays < 1 || c.NoticeDays > 20 {
+		errs = append(errs, "--notice-days: must be from 1 to 20 (business days before a release)")
 	}
 	if c.VerifyDays < 1 || c.VerifyDays > 365 {
 		errs = append(errs, "--verify-days: must be from 1 to 365")

@@ -36,7 +36,7 @@ var defaults = config.Serve{
 	SessionTTL:      12 * time.Hour,
 	ShutdownTimeout: 30 * time.Second,
 	MaxAttachments:  10, MaxAttachmentBytes: 50 << 20, ReportsPerHour: 10, Languages: "en",
-	SMTPDomain: "localhost", SMTPMaxBytes: 60 << 20, SweepInterval: time.Minute, VerifyDays: 14,
+	SMTPDomain: "localhost", SMTPMaxBytes: 60 << 20, SweepInterval: time.Minute, VerifyDays: 14, NoticeDays: 3,
 	ReleaseRule: "DTSTART:20260113T170000Z\nRRULE:FREQ=MONTHLY;BYDAY=+2TU",
 }
 
@@ -277,6 +277,9 @@ func TestServeValidate(t *testing.T) {
 		{name: "negative sessions", change: func(c *config.Serve) { c.SessionTTL = -time.Hour }, wantErr: []string{"--session-ttl"}},
 		{name: "no shutdown timeout", change: func(c *config.Serve) { c.ShutdownTimeout = 0 }, wantErr: []string{"--shutdown-timeout: must be positive"}},
 		{name: "bad store", change: func(c *config.Serve) { c.DB = "mysql://x" }, wantErr: []string{"--db"}},
+		{name: "a week's notice", change: func(c *config.Serve) { c.NoticeDays = 5 }},
+		{name: "no notice", change: func(c *config.Serve) { c.NoticeDays = 0 }, wantErr: []string{"--notice-days: must be from 1 to 20"}},
+		{name: "a month's notice", change: func(c *config.Serve) { c.NoticeDays = 21 }, wantErr: []string{"--notice-days"}},
 		{name: "PGP key", change: func(c *config.Serve) { c.PGPKey, c.PGPPassphrase = "/etc/patchday/pgp.asc", "secret" }},
 		{name: "PGP passphrase without a key", change: func(c *config.Serve) { c.PGPPassphrase = "secret" }, wantErr: []string{"--pgp-passphrase: also set --pgp-key"}},
 		{

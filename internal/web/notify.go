@@ -67,7 +67,7 @@ func (s *Server) SendNotifications(ctx context.Context) (int, error) {
 			if err != nil {
 				return sent, err
 			}
-		case len(row.Cases) > 0 && !now.Before(noticeDue(row.At)):
+		case len(row.Cases) > 0 && !now.Before(s.noticeDue(row.At)):
 			n, err = s.Subscriptions.Notify(ctx, row.ID, "notice", "Advance notice: security release on "+row.At.UTC().Format("2 January 2006"), noticeText(row))
 			if err != nil {
 				return sent, err
@@ -106,7 +106,7 @@ func (s *Server) publicReleases(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			p.Bulletins = append(p.Bulletins, bulletin{row, text})
-		case len(row.Cases) > 0 && !now.Before(noticeDue(row.At)):
+		case len(row.Cases) > 0 && !now.Before(s.noticeDue(row.At)):
 			p.Notices = append(p.Notices, row)
 		}
 	}

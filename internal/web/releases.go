@@ -189,10 +189,6 @@ func urlQuery(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "%", "%25"), " ", "+")
 }
 
-// noticeDays is how many business days before a release the calendar
-// names its products and highest severity.
-const noticeDays = 3
-
 // calendar serves the coming release dates as iCalendar. Embargo: an
 // entry names products and highest severity only once advance notice is
 // due, and says more only after the release is published.
@@ -214,10 +210,10 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request) error {
 		switch {
 		case row.Published():
 			e.Description = strconv.Itoa(len(row.Cases)) + " fixes published; see the advisories."
-		case !now.Before(noticeDue(row.At)) && len(row.Cases) > 0:
+		case !now.Before(s.noticeDue(row.At)) && len(row.Cases) > 0:
 			e.Description = "Products: " + strings.Join(row.Products, ", ") + ". Highest severity: " + orNone(row.Highest) + "."
 		default:
-			e.Description = "Contents are announced " + strconv.Itoa(noticeDays) + " business days before."
+			e.Description = "Contents are announced " + strconv.Itoa(s.NoticeDays) + " business days before."
 		}
 		entries = append(entries, e)
 	}
@@ -234,11 +230,11 @@ func orNone(s string) string {
 	return s
 }
 
-// noticeDue is when advance notice of a release goes out: noticeDays
+// noticeDue is when advance notice of a release goes out: NoticeDays
 // business days before it.
-func noticeDue(at time.Time) time.Time {
+func (s *Server) noticeDue(at time.Time) time.Time {
 	t := at
-	for n := noticeDays; n > 0; {
+	for n := s.NoticeDays; n > 0; {
 		t = t.AddDate(0, 0, -1)
 		if t.Weekday() != time.Saturday && t.Weekday() != time.Sunday {
 			n--

@@ -315,3 +315,43 @@ func TestNoticesAndBulletins(t *testing.T) {
 		t.Errorf("unsubscribe: %d", rec.Code)
 	}
 }
+
+// TestNoticeDaysConfigurable: with --notice-days 5 the calendar and the
+// public releases page name a release's content five business days
+// before it, not three, and not a moment earlier.
+func TestNoticeDaysConfigurable(t *testing.T) {
+	h := newHarness(t) // Tuesday 2026-03-10 09:00 UTC
+	h.srv.NoticeDays = 5
+	h.addUser("rm@example.com", "release-manager", "a long enough password")
+	rm := h.signIn("rm@example.com", "a long enough password")
+	id, _ := h.report("Heap overflow")
+	h.schedule(id)
+	rels, err := h.srv.Releases.Upcoming(t.Context(), 2)
+	if err != nil || len(rels) != 2 {
+		t.Fatalf("upcoming: %+v %v", rels, err)
+	}
+	if rec := h.do(post("/staff/releases/assign", url.Values{"release": {itoa(rels[1].ID)}, "case": {id}}, rm)); rec.Code != http.StatusSeeOther {
+		t.Fatalf("assign: %d %s", rec.Code, rec.Body)
+	}
+	told := func() bool {
+		c := h.do(get("/calendar.ics", "")).Body.String()
+		p := h.do(get("/releases", "")).Body.String()
+		if strings.Contains(c, "Highest severity: Critical") != strings.Contains(p, "Critical") {
+			t.Fatalf("the calendar and the releases page disagree:\n%s\n%s", c, p)
+		}
+		return strings.Contains(c, "Highest severity: Critical")
+	}
+	if c := h.do(get("/calendar.ics", "")).Body.String(); !strings.Contains(c, "announced 5 business days before") {
+		t.Errorf("the calendar does not say when contents are announced:\n%s", c)
+	}
+	// The release is Tuesday 14 April 17:00; five business days before
+	// is Tuesday 7 April 17:00.
+	h.clock.Advance(time.Date(2026, 4, 7, 16, 59, 0, 0, time.UTC).Sub(h.clock.Now()))
+	if told() {
+		t.Errorf("content announced before 7 April 17:00")
+	}
+	h.clock.Advance(2 * time.Minute)
+	if !told() {
+		t.Errorf("content not announced five business days before the release")
+	}
+}

@@ -60,6 +60,9 @@ type Deps struct {
 	Gatherer prometheus.Gatherer
 	// SessionTTL is how long the session cookie lives.
 	SessionTTL time.Duration
+	// NoticeDays is how many business days before a release its advance
+	// notice goes out (products and highest severity); 0 means 3.
+	NoticeDays int
 }
 
 // Server is patchday's HTTP handler.
@@ -81,6 +84,9 @@ func NewServer(d Deps) (*Server, error) {
 	}
 	if d.MaxFixBytes <= 0 {
 		d.MaxFixBytes = 1 << 30
+	}
+	if d.NoticeDays <= 0 {
+		d.NoticeDays = 3
 	}
 	s := &Server{Deps: d, pages: pages, misses: newMisses(20, time.Hour)}
 	mux := http.NewServeMux()
