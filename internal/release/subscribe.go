@@ -36,9 +36,13 @@ type SubscriberStore interface {
 	ConfirmSubscriber(ctx context.Context, id int64, at time.Time) error
 	Unsubscribe(ctx context.Context, id int64, at time.Time) error
 	ActiveSubscribers(ctx context.Context) ([]Subscriber, error)
-	// MarkNotified records that a release's notice or bulletin went out;
-	// it reports false if it had already: one server sends each once.
-	MarkNotified(ctx context.Context, releaseID int64, kind string, at time.Time, recipients int) (bool, error)
+	// MarkNotified records that a release's notice or bulletin is due to
+	// every active subscriber, once; it reports false if it already was.
+	MarkNotified(ctx context.Context, releaseID int64, kind string, at time.Time) (bool, error)
+	// Undelivered returns the subscribers a notification is still owed to
+	// (not those who unsubscribed since); MarkDelivered records one sent.
+	Undelivered(ctx context.Context, releaseID int64, kind string) ([]Subscriber, error)
+	MarkDelivered(ctx context.Context, releaseID int64, kind string, subscriberID int64, at time.Time) error
 }
 
 // Prefixes of the confirmation and unsubscribe links' tokens.
@@ -134,25 +138,29 @@ func (s *Subscriptions) Leave(ctx context.Context, token string) error {
 	return s.store.Unsubscribe(ctx, sub.ID, s.now().UTC())
 }
 
-// Notify sends one release's notice or bulletin to every active
-// subscriber, once: a second call (or another server) sends nothing.
+// Notify sends one release's notice or bulletin to every subscriber
+// active when it first fell due, once each: if the relay fails part-way,
+// the next call sends to the rest. It returns how many it sent now.
+// Callers hold the notifications lease, so servers do not race.
 func (s *Subscriptions) Notify(ctx context.Context, releaseID int64, kind, subject, text string) (int, error) {
 	if s.mail == nil {
 		return 0, nil
 	}
-	subs, err := s.store.ActiveSubscribers(ctx)
-	if err != nil {
+	if _, err := s.store.MarkNotified(ctx, releaseID, kind, s.now().UTC()); err != nil {
 		return 0, err
 	}
-	first, err := s.store.MarkNotified(ctx, releaseID, kind, s.now().UTC(), len(subs))
-	if err != nil || !first {
+	subs, err := s.store.Undelivered(ctx, releaseID, kind)
+	if err != nil {
 		return 0, err
 	}
 	sent := 0
 	for _, sub := range subs {
 		body := text + "\n-- \nTo stop these messages: " + s.base + "/unsubscribe/" + sub.UnsubToken + "\n"
 		if err := s.mail.Send(ctx, sub.Email, "", subject, body); err != nil {
-			return sent, fmt.Errorf("%s to %s: %w", kind, sub.Email, err)
+			return sent, fmt.Errorf("%s to %s (%d of %d sent; the rest are retried at the next sweep): %w", kind, sub.Email, sent, len(subs), err)
+		}
+		if err := s.store.MarkDelivered(ctx, releaseID, kind, sub.ID, s.now().UTC()); err != nil {
+			return sent, err
 		}
 		sent++
 	}

@@ -86,3 +86,72 @@ func TestSubscriptions(t *testing.T) {
 		t.Errorf("sent %d after unsubscribing", n)
 	}
 }
+
+// flaky refuses mail to one address until told otherwise, like a relay
+// that drops the connection part-way through a notice.
+type flaky struct {
+	outbox
+	refuse string
+}
+
+func (f *flaky) Send(ctx context.Context, to, cc, subject, text string) error {
+	if to == f.refuse {
+		return errors.New("421 service not available")
+	}
+	return f.outbox.Send(ctx, to, cc, subject, text)
+}
+
+// TestNotifyResumesAfterRelayFailure: when the relay fails part-way, the
+// next sweep sends to those not yet reached, and nobody gets two copies.
+func TestNotifyResumesAfterRelayFailure(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "patchday.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	box := &flaky{}
+	subs := release.NewSubscriptions(st, box, "https://security.example.com", func() time.Time { return now })
+	for _, a := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		if err := subs.Subscribe(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		link := regexp.MustCompile(`/subscribe/confirm/(pdn_\S+)`).FindStringSubmatch(box.mail[len(box.mail)-1].text)
+		if err := subs.Confirm(ctx, link[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	box.mail, box.refuse = nil, "b@example.com"
+	r := release.Release{At: now, Kind: release.Train}
+	if err := st.CreateRelease(ctx, &r, audit.New(audit.System, now, "x", "", "")); err != nil {
+		t.Fatal(err)
+	}
+	n, err := subs.Notify(ctx, r.ID, "bulletin", "Security bulletin", "One advisory.")
+	if err == nil || n != 1 || !strings.Contains(err.Error(), "b@example.com") || !strings.Contains(err.Error(), "retried") {
+		t.Fatalf("with the relay failing at b: sent %d, %v; want 1 and an error naming b and the retry", n, err)
+	}
+	box.refuse = ""
+	if err := subs.Subscribe(ctx, "late@example.com"); err != nil { // not owed this bulletin
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(`/subscribe/confirm/(pdn_\S+)`).FindStringSubmatch(box.mail[len(box.mail)-1].text)
+	if err := subs.Confirm(ctx, link[1]); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := subs.Notify(ctx, r.ID, "bulletin", "Security bulletin", "One advisory."); err != nil || n != 2 {
+		t.Fatalf("the retry: sent %d, %v; want 2 (b and c)", n, err)
+	}
+	if n, err := subs.Notify(ctx, r.ID, "bulletin", "Security bulletin", "One advisory."); err != nil || n != 0 {
+		t.Errorf("a third sweep sent %d, %v", n, err)
+	}
+	got := map[string]int{}
+	for _, m := range box.mail {
+		if m.subject == "Security bulletin" {
+			got[m.to]++
+		}
+	}
+	if len(got) != 3 || got["a@example.com"] != 1 || got["b@example.com"] != 1 || got["c@example.com"] != 1 {
+		t.Errorf("bulletins delivered: %v; want a, b and c once each", got)
+	}
+}

@@ -74,12 +74,48 @@ func (s *Store) ActiveSubscribers(ctx context.Context) ([]release.Subscriber, er
 	return out, rows.Err()
 }
 
-// MarkNotified records a release's notice or bulletin, once.
-func (s *Store) MarkNotified(ctx context.Context, releaseID int64, kind string, at time.Time, recipients int) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO notifications (release_id, kind, sent_at, recipients) VALUES ($1, $2, $3, $4)
-		ON CONFLICT DO NOTHING`, releaseID, kind, ts(at), recipients)
+// MarkNotified records a release's notice or bulletin, once, with a
+// pending delivery to each active subscriber.
+func (s *Store) MarkNotified(ctx context.Context, releaseID int64, kind string, at time.Time) (bool, error) {
+	first := false
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO notifications (release_id, kind, sent_at, recipients)
+			SELECT $1, $2, $3, count(*) FROM subscribers WHERE confirmed_at IS NOT NULL AND unsubscribed_at IS NULL
+			ON CONFLICT DO NOTHING`, releaseID, kind, ts(at))
+		if err != nil || tag.RowsAffected() == 0 {
+			return mapErr(err, "")
+		}
+		first = true
+		_, err = tx.Exec(ctx, `INSERT INTO deliveries (release_id, kind, subscriber_id)
+			SELECT $1, $2, id FROM subscribers WHERE confirmed_at IS NOT NULL AND unsubscribed_at IS NULL`, releaseID, kind)
+		return mapErr(err, "")
+	})
+	return first, err
+}
+
+// Undelivered returns the subscribers a notification is still owed to,
+// leaving out any who unsubscribed since.
+func (s *Store) Undelivered(ctx context.Context, releaseID int64, kind string) ([]release.Subscriber, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+subscriberColumns+` FROM subscribers WHERE unsubscribed_at IS NULL AND id IN (
+		SELECT subscriber_id FROM deliveries WHERE release_id = $1 AND kind = $2 AND delivered_at IS NULL) ORDER BY id`, releaseID, kind)
 	if err != nil {
-		return false, mapErr(err, "")
+		return nil, mapErr(err, "")
 	}
-	return tag.RowsAffected() == 1, nil
+	defer rows.Close()
+	out := []release.Subscriber{}
+	for rows.Next() {
+		sub, err := scanSubscriber(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sub)
+	}
+	return out, rows.Err()
+}
+
+// MarkDelivered records that a subscriber has the notification.
+func (s *Store) MarkDelivered(ctx context.Context, releaseID int64, kind string, subscriberID int64, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE deliveries SET delivered_at = $1 WHERE release_id = $2 AND kind = $3 AND subscriber_id = $4`,
+		ts(at), releaseID, kind, subscriberID)
+	return mapErr(err, "")
 }

@@ -74,13 +74,51 @@ func (s *Store) ActiveSubscribers(ctx context.Context) ([]release.Subscriber, er
 	return out, rows.Err()
 }
 
-// MarkNotified records a release's notice or bulletin, once.
-func (s *Store) MarkNotified(ctx context.Context, releaseID int64, kind string, at time.Time, recipients int) (bool, error) {
-	res, err := s.write.ExecContext(ctx, `INSERT INTO notifications (release_id, kind, sent_at, recipients) VALUES (?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, releaseID, kind, ts(at), recipients)
+// MarkNotified records a release's notice or bulletin, once, with a
+// pending delivery to each active subscriber.
+func (s *Store) MarkNotified(ctx context.Context, releaseID int64, kind string, at time.Time) (bool, error) {
+	first := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO notifications (release_id, kind, sent_at, recipients)
+			SELECT ?, ?, ?, count(*) FROM subscribers WHERE confirmed_at IS NOT NULL AND unsubscribed_at IS NULL
+			ON CONFLICT DO NOTHING`, releaseID, kind, ts(at))
+		if err != nil {
+			return mapErr(err, "")
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		first = true
+		_, err = tx.ExecContext(ctx, `INSERT INTO deliveries (release_id, kind, subscriber_id)
+			SELECT ?, ?, id FROM subscribers WHERE confirmed_at IS NOT NULL AND unsubscribed_at IS NULL`, releaseID, kind)
+		return mapErr(err, "")
+	})
+	return first, err
+}
+
+// Undelivered returns the subscribers a notification is still owed to,
+// leaving out any who unsubscribed since.
+func (s *Store) Undelivered(ctx context.Context, releaseID int64, kind string) ([]release.Subscriber, error) {
+	rows, err := s.read.QueryContext(ctx, "SELECT "+subscriberColumns+` FROM subscribers WHERE unsubscribed_at IS NULL AND id IN (
+		SELECT subscriber_id FROM deliveries WHERE release_id = ? AND kind = ? AND delivered_at IS NULL) ORDER BY id`, releaseID, kind)
 	if err != nil {
-		return false, mapErr(err, "")
+		return nil, err
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	defer rows.Close()
+	out := []release.Subscriber{}
+	for rows.Next() {
+		sub, err := scanSubscriber(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sub)
+	}
+	return out, rows.Err()
+}
+
+// MarkDelivered records that a subscriber has the notification.
+func (s *Store) MarkDelivered(ctx context.Context, releaseID int64, kind string, subscriberID int64, at time.Time) error {
+	_, err := s.write.ExecContext(ctx, `UPDATE deliveries SET delivered_at = ? WHERE release_id = ? AND kind = ? AND subscriber_id = ?`,
+		ts(at), releaseID, kind, subscriberID)
+	return mapErr(err, "")
 }

@@ -502,9 +502,56 @@ func testSubscribers(t *testing.T, s store.Store, _ Harness) {
 	if err := s.CreateRelease(ctx, &r, entry("release.create", "x")); err != nil {
 		t.Fatal(err)
 	}
+	// A notification is owed to the subscribers active when it fell due,
+	// until each is marked delivered or unsubscribes.
+	subscribe := func(email string, confirm bool) int64 {
+		t.Helper()
+		if err := s.UpsertSubscriber(ctx, email, "h-"+email, "u-"+email, t0); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.SubscriberByToken(ctx, "h-"+email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if confirm {
+			if err := s.ConfirmSubscriber(ctx, got.ID, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return got.ID
+	}
+	a := subscribe("a@example.com", true)
+	b := subscribe("b@example.com", true)
+	subscribe("c@example.com", false)
+	owed := func(stage string, want ...int64) {
+		t.Helper()
+		subs, err := s.Undelivered(ctx, r.ID, "notice")
+		var ids []int64
+		for _, sub := range subs {
+			ids = append(ids, sub.ID)
+		}
+		if err != nil || fmt.Sprint(ids) != fmt.Sprint(want) {
+			t.Errorf("%s: undelivered %v, %v; want %v", stage, ids, err, want)
+		}
+	}
+	owed("before it falls due")
 	for i, want := range []bool{true, false} {
-		if got, err := s.MarkNotified(ctx, r.ID, "notice", t0, 3); err != nil || got != want {
+		if got, err := s.MarkNotified(ctx, r.ID, "notice", t0); err != nil || got != want {
 			t.Errorf("MarkNotified #%d = %v, %v; want %v", i+1, got, err, want)
 		}
+	}
+	owed("when due", a, b)
+	subscribe("d@example.com", true) // too late for this one
+	if err := s.MarkDelivered(ctx, r.ID, "notice", a, t0); err != nil {
+		t.Fatal(err)
+	}
+	owed("after one delivery", b)
+	if err := s.Unsubscribe(ctx, b, t0); err != nil {
+		t.Fatal(err)
+	}
+	owed("after the other left")
+	owed2, err := s.Undelivered(ctx, r.ID, "bulletin")
+	if err != nil || len(owed2) != 0 {
+		t.Errorf("the bulletin is owed before it falls due: %+v %v", owed2, err)
 	}
 }
