@@ -57,10 +57,14 @@ func (s *Store) Unsubscribe(ctx context.Context, id int64, at time.Time) error {
 
 // ActiveSubscribers returns the confirmed, subscribed addresses.
 func (s *Store) ActiveSubscribers(ctx context.Context) ([]release.Subscriber, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+subscriberColumns+
-		" FROM subscribers WHERE confirmed_at IS NOT NULL AND unsubscribed_at IS NULL ORDER BY id")
+	return s.subscribers(ctx, "confirmed_at IS NOT NULL AND unsubscribed_at IS NULL")
+}
+
+// subscribers returns the subscribers matching where, by id.
+func (s *Store) subscribers(ctx context.Context, where string, args ...any) ([]release.Subscriber, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+subscriberColumns+" FROM subscribers WHERE "+where+" ORDER BY id", args...)
 	if err != nil {
-		return nil, err
+		return nil, mapErr(err, "")
 	}
 	defer rows.Close()
 	out := []release.Subscriber{}
@@ -96,21 +100,8 @@ func (s *Store) MarkNotified(ctx context.Context, releaseID int64, kind string, 
 // Undelivered returns the subscribers a notification is still owed to,
 // leaving out any who unsubscribed since.
 func (s *Store) Undelivered(ctx context.Context, releaseID int64, kind string) ([]release.Subscriber, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+subscriberColumns+` FROM subscribers WHERE unsubscribed_at IS NULL AND id IN (
-		SELECT subscriber_id FROM deliveries WHERE release_id = $1 AND kind = $2 AND delivered_at IS NULL) ORDER BY id`, releaseID, kind)
-	if err != nil {
-		return nil, mapErr(err, "")
-	}
-	defer rows.Close()
-	out := []release.Subscriber{}
-	for rows.Next() {
-		sub, err := scanSubscriber(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sub)
-	}
-	return out, rows.Err()
+	return s.subscribers(ctx, `unsubscribed_at IS NULL AND id IN (
+		SELECT subscriber_id FROM deliveries WHERE release_id = $1 AND kind = $2 AND delivered_at IS NULL)`, releaseID, kind)
 }
 
 // MarkDelivered records that a subscriber has the notification.
