@@ -141,8 +141,10 @@ func (s *Subscriptions) Leave(ctx context.Context, token string) error {
 // Notify sends one release's notice or bulletin to every subscriber
 // active when it first fell due, once each: if the relay fails part-way,
 // the next call sends to the rest. It returns how many it sent now.
-// Callers hold the notifications lease, so servers do not race.
-func (s *Subscriptions) Notify(ctx context.Context, releaseID int64, kind, subject, text string) (int, error) {
+// Callers hold the notifications lease, so servers do not race. text is
+// asked for only when someone is owed the message: the server calls
+// Notify every sweep, and a bulletin is costly to write.
+func (s *Subscriptions) Notify(ctx context.Context, releaseID int64, kind, subject string, text func() (string, error)) (int, error) {
 	if s.mail == nil {
 		return 0, nil
 	}
@@ -153,9 +155,16 @@ func (s *Subscriptions) Notify(ctx context.Context, releaseID int64, kind, subje
 	if err != nil {
 		return 0, err
 	}
+	if len(subs) == 0 {
+		return 0, nil
+	}
+	msg, err := text()
+	if err != nil {
+		return 0, err
+	}
 	sent := 0
 	for _, sub := range subs {
-		body := text + "\n-- \nTo stop these messages: " + s.base + "/unsubscribe/" + sub.UnsubToken + "\n"
+		body := msg + "\n-- \nTo stop these messages: " + s.base + "/unsubscribe/" + sub.UnsubToken + "\n"
 		if err := s.mail.Send(ctx, sub.Email, "", subject, body); err != nil {
 			return sent, fmt.Errorf("%s to %s (%d of %d sent; the rest are retried at the next sweep): %w", kind, sub.Email, sent, len(subs), err)
 		}

@@ -15,6 +15,9 @@ import (
 	"github.com/patchday/patchday/internal/store/sqlite"
 )
 
+// text is a notification's text, ready.
+func text(s string) func() (string, error) { return func() (string, error) { return s, nil } }
+
 type mailed struct{ to, subject, text string }
 
 type outbox struct{ mail []mailed }
@@ -51,7 +54,7 @@ func TestSubscriptions(t *testing.T) {
 	r := release.Release{At: now, Kind: release.Train}
 	st.CreateRelease(ctx, &r, audit.New(audit.System, now, "x", "", ""))
 	// Unconfirmed: nothing is sent.
-	if n, _ := subs.Notify(ctx, r.ID, "notice", "s", "t"); n != 0 {
+	if n, _ := subs.Notify(ctx, r.ID, "notice", "s", text("t")); n != 0 {
 		t.Errorf("sent %d before confirmation", n)
 	}
 	if err := subs.Confirm(ctx, confirm[1]+"x"); !errors.Is(err, patchday.ErrNotFound) {
@@ -62,7 +65,7 @@ func TestSubscriptions(t *testing.T) {
 	}
 	r2 := release.Release{At: now.Add(time.Hour), Kind: release.OutOfBand, Justification: "x"}
 	st.CreateRelease(ctx, &r2, audit.New(audit.System, now, "x", "", ""))
-	n, err := subs.Notify(ctx, r2.ID, "bulletin", "Security bulletin", "Two advisories.")
+	n, err := subs.Notify(ctx, r2.ID, "bulletin", "Security bulletin", text("Two advisories."))
 	if err != nil || n != 1 {
 		t.Fatalf("bulletin: %d %v", n, err)
 	}
@@ -70,7 +73,7 @@ func TestSubscriptions(t *testing.T) {
 	if last.to != "admin@example.com" || !strings.Contains(last.text, "Two advisories.") {
 		t.Errorf("bulletin %+v", last)
 	}
-	if n, _ := subs.Notify(ctx, r2.ID, "bulletin", "again", "again"); n != 0 {
+	if n, _ := subs.Notify(ctx, r2.ID, "bulletin", "again", text("again")); n != 0 {
 		t.Errorf("the same bulletin went out twice")
 	}
 	unsub := regexp.MustCompile(`/unsubscribe/(pdu_\S+)`).FindStringSubmatch(last.text)
@@ -82,7 +85,7 @@ func TestSubscriptions(t *testing.T) {
 	}
 	r3 := release.Release{At: now.Add(2 * time.Hour), Kind: release.OutOfBand, Justification: "x"}
 	st.CreateRelease(ctx, &r3, audit.New(audit.System, now, "x", "", ""))
-	if n, _ := subs.Notify(ctx, r3.ID, "bulletin", "s", "t"); n != 0 {
+	if n, _ := subs.Notify(ctx, r3.ID, "bulletin", "s", text("t")); n != 0 {
 		t.Errorf("sent %d after unsubscribing", n)
 	}
 }
@@ -127,7 +130,7 @@ func TestNotifyResumesAfterRelayFailure(t *testing.T) {
 	if err := st.CreateRelease(ctx, &r, audit.New(audit.System, now, "x", "", "")); err != nil {
 		t.Fatal(err)
 	}
-	n, err := subs.Notify(ctx, r.ID, "bulletin", "Security bulletin", "One advisory.")
+	n, err := subs.Notify(ctx, r.ID, "bulletin", "Security bulletin", text("One advisory."))
 	if err == nil || n != 1 || !strings.Contains(err.Error(), "b@example.com") || !strings.Contains(err.Error(), "retried") {
 		t.Fatalf("with the relay failing at b: sent %d, %v; want 1 and an error naming b and the retry", n, err)
 	}
@@ -139,10 +142,10 @@ func TestNotifyResumesAfterRelayFailure(t *testing.T) {
 	if err := subs.Confirm(ctx, link[1]); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := subs.Notify(ctx, r.ID, "bulletin", "Security bulletin", "One advisory."); err != nil || n != 2 {
+	if n, err := subs.Notify(ctx, r.ID, "bulletin", "Security bulletin", text("One advisory.")); err != nil || n != 2 {
 		t.Fatalf("the retry: sent %d, %v; want 2 (b and c)", n, err)
 	}
-	if n, err := subs.Notify(ctx, r.ID, "bulletin", "Security bulletin", "One advisory."); err != nil || n != 0 {
+	if n, err := subs.Notify(ctx, r.ID, "bulletin", "Security bulletin", text("One advisory.")); err != nil || n != 0 {
 		t.Errorf("a third sweep sent %d, %v", n, err)
 	}
 	got := map[string]int{}

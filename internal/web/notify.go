@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/patchday/patchday"
 )
@@ -57,25 +58,40 @@ func (s *Server) SendNotifications(ctx context.Context) (int, error) {
 	sent := 0
 	for _, row := range rows {
 		var n int
-		switch {
-		case row.Published():
-			text, err := s.bulletinText(r, row)
-			if err != nil {
-				return sent, err
-			}
-			n, err = s.Subscriptions.Notify(ctx, row.ID, "bulletin", "Security bulletin: release of "+row.At.UTC().Format("2 January 2006"), text)
-			if err != nil {
-				return sent, err
-			}
-		case len(row.Cases) > 0 && !now.Before(s.noticeDue(row.At)):
-			n, err = s.Subscriptions.Notify(ctx, row.ID, "notice", "Advance notice: security release on "+row.At.UTC().Format("2 January 2006"), noticeText(row))
-			if err != nil {
-				return sent, err
-			}
+		day := row.At.UTC().Format("2 January 2006")
+		switch s.announced(row, now) {
+		case announceBulletin:
+			n, err = s.Subscriptions.Notify(ctx, row.ID, "bulletin", "Security bulletin: release of "+day,
+				func() (string, error) { return s.bulletinText(r, row) })
+		case announceNotice:
+			n, err = s.Subscriptions.Notify(ctx, row.ID, "notice", "Advance notice: security release on "+day,
+				func() (string, error) { return noticeText(row), nil })
 		}
 		sent += n
+		if err != nil {
+			return sent, err
+		}
 	}
 	return sent, nil
+}
+
+// What the public may know of a release, by the embargo rules.
+const (
+	announceNothing  = iota // the date only
+	announceNotice          // products and highest severity
+	announceBulletin        // published: everything
+)
+
+// announced says what may be told of a release now: the calendar, the
+// public releases page and the subscriber mail all ask here.
+func (s *Server) announced(row releaseRow, now time.Time) int {
+	switch {
+	case row.Published():
+		return announceBulletin
+	case len(row.Cases) > 0 && !now.Before(s.noticeDue(row.At)):
+		return announceNotice
+	}
+	return announceNothing
 }
 
 type publicReleasesPage struct {
@@ -99,14 +115,14 @@ func (s *Server) publicReleases(w http.ResponseWriter, r *http.Request) error {
 	now := s.Now().UTC()
 	p := publicReleasesPage{CanSubscribe: s.Subscriptions != nil && s.Subscriptions.Available()}
 	for _, row := range rows {
-		switch {
-		case row.Published():
+		switch s.announced(row, now) {
+		case announceBulletin:
 			text, err := s.bulletinText(r, row)
 			if err != nil {
 				return err
 			}
 			p.Bulletins = append(p.Bulletins, bulletin{row, text})
-		case len(row.Cases) > 0 && !now.Before(s.noticeDue(row.At)):
+		case announceNotice:
 			p.Notices = append(p.Notices, row)
 		}
 	}

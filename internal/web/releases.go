@@ -207,10 +207,10 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request) error {
 			e.UID = "release-oob-" + strconv.FormatInt(row.ID, 10) + "@" + host
 			e.Summary = "Out-of-band security release"
 		}
-		switch {
-		case row.Published():
+		switch s.announced(row, now) {
+		case announceBulletin:
 			e.Description = strconv.Itoa(len(row.Cases)) + " fixes published; see the advisories."
-		case !now.Before(s.noticeDue(row.At)) && len(row.Cases) > 0:
+		case announceNotice:
 			e.Description = "Products: " + strings.Join(row.Products, ", ") + ". Highest severity: " + orNone(row.Highest) + "."
 		default:
 			e.Description = "Contents are announced " + strconv.Itoa(s.NoticeDays) + " business days before."

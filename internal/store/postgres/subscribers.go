@@ -81,6 +81,12 @@ func (s *Store) subscribers(ctx context.Context, where string, args ...any) ([]r
 // MarkNotified records a release's notice or bulletin, once, with a
 // pending delivery to each active subscriber.
 func (s *Store) MarkNotified(ctx context.Context, releaseID int64, kind string, at time.Time) (bool, error) {
+	// Read first: the sweep asks every minute; a write would lock the row.
+	var done bool
+	if err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM notifications WHERE release_id = $1 AND kind = $2)",
+		releaseID, kind).Scan(&done); err != nil || done {
+		return false, mapErr(err, "")
+	}
 	first := false
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO notifications (release_id, kind, sent_at, recipients)
