@@ -3,10 +3,10 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/patchday/patchday/internal/advisory"
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/release"
 )
@@ -20,7 +20,7 @@ func (s *Store) CreateAdvisory(ctx context.Context, d *release.Draft, year int, 
 			ON CONFLICT (year) DO UPDATE SET last = advisory_numbers.last + 1 RETURNING last`, year).Scan(&n); err != nil {
 			return mapErr(err, "")
 		}
-		d.Ref = fmt.Sprintf("PDSA-%04d-%04d", year, n)
+		d.Ref = advisory.FormatID(year, n)
 		err := tx.QueryRow(ctx, `INSERT INTO advisories (ref, release_id, title, summary, cves, workaround, created_by, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, d.Ref, d.ReleaseID, d.Title, d.Summary, names(d.CVEs), d.Workaround,
 			d.CreatedBy, ts(d.CreatedAt)).Scan(&d.ID)

@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 
+	"github.com/patchday/patchday/internal/advisory"
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/release"
 )
@@ -19,7 +19,7 @@ func (s *Store) CreateAdvisory(ctx context.Context, d *release.Draft, year int, 
 			ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last`, year).Scan(&n); err != nil {
 			return mapErr(err, "")
 		}
-		d.Ref = fmt.Sprintf("PDSA-%04d-%04d", year, n)
+		d.Ref = advisory.FormatID(year, n)
 		err := tx.QueryRowContext(ctx, `INSERT INTO advisories (ref, release_id, title, summary, cves, workaround, created_by, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, d.Ref, d.ReleaseID, d.Title, d.Summary, names(d.CVEs), d.Workaround,
 			d.CreatedBy, ts(d.CreatedAt)).Scan(&d.ID)
