@@ -163,17 +163,26 @@ type Fix struct {
 	SHA256    string `json:"sha256"`
 	Size      int64  `json:"size"`
 	SourceRef string `json:"source_ref"`
+	Brings    string `json:"brings"`
 	Author    string `json:"author"`
 }
 
+// FixUpload describes a build uploaded as a fix.
+type FixUpload struct {
+	VersionID int64  // the affected version it fixes
+	SourceRef string // commit, tag or change id
+	Brings    string // the version the build is
+	Notes     string
+}
+
 // UploadFix uploads a build as a fix of a case for one of its affected
-// versions (by id). The build is streamed, not held in memory.
-func (c *Client) UploadFix(ctx context.Context, caseID string, versionID int64, name string, build io.Reader, sourceRef, notes string) (Fix, error) {
+// versions. The build is streamed, not held in memory.
+func (c *Client) UploadFix(ctx context.Context, caseID string, u FixUpload, name string, build io.Reader) (Fix, error) {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
 		err := func() error {
-			for k, v := range map[string]string{"version": strconv.FormatInt(versionID, 10), "source_ref": sourceRef, "release_notes": notes} {
+			for k, v := range map[string]string{"version": strconv.FormatInt(u.VersionID, 10), "source_ref": u.SourceRef, "brings": u.Brings, "release_notes": u.Notes} {
 				if err := mw.WriteField(k, v); err != nil {
 					return err
 				}

@@ -30,14 +30,15 @@ type Advisory struct {
 	URL string
 }
 
-// Product is an affected product, its affected versions and the version
-// that fixes them.
+// Product is an affected product, its affected versions and the versions
+// that fix them: one per line of versions the vendor maintains (a fix of
+// 1.9.4 brings 1.9.5, one of 2.3.1 brings 2.3.2).
 type Product struct {
 	Vendor   string
 	Name     string
 	Scheme   string   // semver, debian or opaque: how its versions order
 	Affected []string // versions, oldest first
-	Fixed    string   // the first version with the fix
+	Fixed    []string // the first versions with the fix, oldest first
 }
 
 // Remediation categories, as CSAF names them.

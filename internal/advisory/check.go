@@ -74,10 +74,14 @@ func (a Advisory) problems() patchday.Problems {
 			p.Add("products", "every product needs a name")
 		case len(pr.Affected) == 0:
 			p.Add("products", fmt.Sprintf("%s lists no affected version", pr.Name))
-		case slices.ContainsFunc(pr.Affected, blank) || (pr.Fixed != "" && blank(pr.Fixed)):
+		case slices.ContainsFunc(pr.Affected, blank) || slices.ContainsFunc(pr.Fixed, blank):
 			p.Add("products", fmt.Sprintf("%s has a blank version", pr.Name))
-		case pr.Fixed != "" && slices.Contains(pr.Affected, pr.Fixed):
-			p.Add("products", fmt.Sprintf("%s %s cannot be both affected and fixed", pr.Name, pr.Fixed))
+		default:
+			for _, f := range pr.fixed() {
+				if slices.Contains(pr.Affected, f) {
+					p.Add("products", fmt.Sprintf("%s %s cannot be both affected and fixed", pr.Name, f))
+				}
+			}
 		}
 	}
 	for _, r := range a.Remediations {
@@ -154,14 +158,19 @@ func firstDuplicate(ss []string) string {
 
 // versions returns p's affected versions without repeats, in their order:
 // an advisory built from several cases may name a version twice.
-func (p Product) versions() []string {
-	var vs []string
-	for _, v := range p.Affected {
-		if !slices.Contains(vs, v) {
-			vs = append(vs, v)
+func (p Product) versions() []string { return unique(p.Affected) }
+
+// fixed returns p's fixed versions without repeats, in their order.
+func (p Product) fixed() []string { return unique(p.Fixed) }
+
+func unique(ss []string) []string {
+	var out []string
+	for _, v := range ss {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
 		}
 	}
-	return vs
+	return out
 }
 
 // vendor is p's vendor, or the publisher's name when the product has none:

@@ -144,8 +144,8 @@ func csafProducts(a Advisory, pub Publisher) (csafProductTree, csafIDs) {
 			ids.affected = append(ids.affected, b.Product.ProductID)
 			product.Branches = append(product.Branches, b)
 		}
-		if p.Fixed != "" {
-			b := leaf(vendor, p, p.Fixed)
+		for _, v := range p.fixed() {
+			b := leaf(vendor, p, v)
 			ids.fixed = append(ids.fixed, b.Product.ProductID)
 			product.Branches = append(product.Branches, b)
 		}

@@ -338,7 +338,7 @@ func TestCSAFRefuses(t *testing.T) {
 		{"vector of another version", func(a *Advisory, _ *Publisher) { a.CVSSVersion = "4.0" }, "cvss"},
 		{"unknown rating", func(a *Advisory, _ *Publisher) { a.CVSSRating = "Severe" }, "cvss"},
 		{"no product", func(a *Advisory, _ *Publisher) { a.Products = nil }, "products"},
-		{"fixed also affected", func(a *Advisory, _ *Publisher) { a.Products[0].Fixed = "2.4.0" }, "products"},
+		{"fixed also affected", func(a *Advisory, _ *Publisher) { a.Products[0].Fixed = []string{"2.4.1", "2.4.0"} }, "products"},
 		{"blank version", func(a *Advisory, _ *Publisher) { a.Products[1].Affected[0] = "" }, "products"},
 		{"unknown remediation", func(a *Advisory, _ *Publisher) { a.Remediations[0].Category = "none_available" }, "remediations"},
 		{"relative URL", func(a *Advisory, _ *Publisher) { a.URL = "/advisories/PDSA-2026-0007" }, "url"},
@@ -423,7 +423,7 @@ func FuzzCSAF(f *testing.F) {
 		a.Products = []Product{{Vendor: vendor, Name: or(name, "Product"), Scheme: "opaque",
 			Affected: []string{or(v1, "1"), or(v2, "2")}}}
 		if f := or(fixed, "3"); !slices.Contains(a.Products[0].Affected, f) {
-			a.Products[0].Fixed = f
+			a.Products[0].Fixed = []string{f}
 		}
 		a.Credits = []Credit{{Name: or(credit, "Ada"), Type: Finder}}
 		a.Remediations[1].Details = or(summary, "Details")

@@ -58,8 +58,8 @@ func CVE5(a Advisory, pub Publisher) (map[string][]byte, error) {
 		for _, v := range pr.versions() {
 			af.Versions = append(af.Versions, cveVersion{Version: v, Status: "affected"})
 		}
-		if pr.Fixed != "" {
-			af.Versions = append(af.Versions, cveVersion{Version: pr.Fixed, Status: "unaffected"})
+		for _, v := range pr.fixed() {
+			af.Versions = append(af.Versions, cveVersion{Version: v, Status: "unaffected"})
 		}
 		cna.Affected = append(cna.Affected, af)
 	}

@@ -55,7 +55,7 @@ func OSV(a Advisory) ([]byte, error) {
 		af := osvAffected{
 			Versions: p.versions(),
 			DatabaseSpecific: osvProduct{
-				Vendor: strings.TrimSpace(p.Vendor), Product: p.Name, Scheme: p.Scheme, Fixed: p.Fixed,
+				Vendor: strings.TrimSpace(p.Vendor), Product: p.Name, Scheme: p.Scheme, Fixed: p.fixed(),
 			},
 		}
 		if rg, ok := semverRange(p); ok {
@@ -100,24 +100,38 @@ func osvDetails(a Advisory) string {
 var remediationLabel = map[string]string{VendorFix: "Fix", Workaround: "Workaround", Mitigation: "Mitigation"}
 
 // semverRange is the SEMVER range of a semver product's affected versions,
-// if it has a fix and every version is a semantic version as OSV writes
-// them (no leading "v") below the fix.
+// if every version is a semantic version as OSV writes them (no leading
+// "v") and every affected version has a fix after it. Each fixed version
+// closes the affected versions below it: a fix of 1.9.4 in 1.9.5 and of
+// 2.3.1 in 2.3.2 is introduced 1.9.4, fixed 1.9.5, introduced 2.3.1,
+// fixed 2.3.2.
 func semverRange(p Product) (osvRange, bool) {
-	if p.Scheme != string(product.SchemeSemver) || p.Fixed == "" {
+	vs, fixed := p.versions(), p.fixed()
+	if p.Scheme != string(product.SchemeSemver) || len(fixed) == 0 {
 		return osvRange{}, false
 	}
-	vs := p.versions()
-	for _, v := range append(slices.Clone(vs), p.Fixed) {
+	for _, v := range append(slices.Clone(vs), fixed...) {
 		if strings.HasPrefix(v, "v") || product.SchemeSemver.CheckVersion(v) != nil {
 			return osvRange{}, false
 		}
 	}
-	oldest := slices.MinFunc(vs, product.SchemeSemver.Compare)
-	newest := slices.MaxFunc(vs, product.SchemeSemver.Compare)
-	if product.SchemeSemver.Compare(newest, p.Fixed) >= 0 {
+	slices.SortFunc(vs, product.SchemeSemver.Compare)
+	slices.SortFunc(fixed, product.SchemeSemver.Compare)
+	var events []osvEvent
+	i := 0
+	for _, f := range fixed {
+		from := i
+		for i < len(vs) && product.SchemeSemver.Compare(vs[i], f) < 0 {
+			i++
+		}
+		if i > from {
+			events = append(events, osvEvent{Introduced: vs[from]}, osvEvent{Fixed: f})
+		}
+	}
+	if i < len(vs) { // an affected version with no fix after it
 		return osvRange{}, false
 	}
-	return osvRange{Type: "SEMVER", Events: []osvEvent{{Introduced: oldest}, {Fixed: p.Fixed}}}, true
+	return osvRange{Type: "SEMVER", Events: events}, true
 }
 
 // osvCreditType is OSV's spelling of a CVE 5 credit type: upper case,
@@ -155,10 +169,10 @@ type osvAffected struct {
 // osvProduct names the product an affected entry is about, in place of the
 // package OSV has no ecosystem for.
 type osvProduct struct {
-	Vendor  string `json:"vendor,omitempty"`
-	Product string `json:"product"`
-	Scheme  string `json:"scheme,omitempty"`
-	Fixed   string `json:"fixed,omitempty"`
+	Vendor  string   `json:"vendor,omitempty"`
+	Product string   `json:"product"`
+	Scheme  string   `json:"scheme,omitempty"`
+	Fixed   []string `json:"fixed,omitempty"`
 }
 
 type osvRange struct {

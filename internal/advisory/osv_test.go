@@ -30,14 +30,14 @@ func TestOSV(t *testing.T) {
 					Ranges:   []osvRange{{Type: "SEMVER", Events: []osvEvent{{Introduced: "2.3.0"}, {Fixed: "2.4.1"}}}},
 					Versions: []string{"2.3.0", "2.3.1", "2.4.0"},
 					DatabaseSpecific: osvProduct{Vendor: "Example Corp", Product: "Widget Server",
-						Scheme: "semver", Fixed: "2.4.1"},
+						Scheme: "semver", Fixed: []string{"2.4.1"}},
 				},
 				{
 					// Debian versions have no ordering OSV knows without an
 					// ecosystem: the versions only.
 					Versions: []string{"1.0-1", "1.0-2"},
 					DatabaseSpecific: osvProduct{Vendor: "Example Corp", Product: "Widget Agent",
-						Scheme: "debian", Fixed: "1.0-3"},
+						Scheme: "debian", Fixed: []string{"1.0-3"}},
 				},
 			},
 			References: []osvReference{
@@ -133,31 +133,36 @@ func TestOSVRefuses(t *testing.T) {
 }
 
 func TestSemverRange(t *testing.T) {
+	type ev = osvEvent
 	for _, tt := range []struct {
-		name     string
-		p        Product
-		ok       bool
-		from, to string
+		name   string
+		p      Product
+		events []osvEvent // nil: no range
 	}{
-		{"in order", Product{Scheme: "semver", Affected: []string{"1.0.0", "1.1.0"}, Fixed: "1.1.1"}, true, "1.0.0", "1.1.1"},
-		{"out of order", Product{Scheme: "semver", Affected: []string{"1.2.0", "1.0.0-rc.1", "1.10.0"}, Fixed: "2.0.0"}, true, "1.0.0-rc.1", "2.0.0"},
-		{"no fix yet", Product{Scheme: "semver", Affected: []string{"1.0.0"}}, false, "", ""},
-		{"fix on an older branch", Product{Scheme: "semver", Affected: []string{"1.4.2", "2.0.0"}, Fixed: "1.4.3"}, false, "", ""},
-		{"leading v", Product{Scheme: "semver", Affected: []string{"v1.0.0"}, Fixed: "v1.0.1"}, false, "", ""},
-		{"not semver", Product{Scheme: "semver", Affected: []string{"1.0"}, Fixed: "1.1"}, false, "", ""},
-		{"debian", Product{Scheme: "debian", Affected: []string{"1.0-1"}, Fixed: "1.0-2"}, false, "", ""},
-		{"opaque", Product{Scheme: "opaque", Affected: []string{"1"}, Fixed: "2"}, false, "", ""},
+		{"in order", Product{Scheme: "semver", Affected: []string{"1.0.0", "1.1.0"}, Fixed: []string{"1.1.1"}},
+			[]ev{{Introduced: "1.0.0"}, {Fixed: "1.1.1"}}},
+		{"out of order", Product{Scheme: "semver", Affected: []string{"1.2.0", "1.0.0-rc.1", "1.10.0"}, Fixed: []string{"2.0.0"}},
+			[]ev{{Introduced: "1.0.0-rc.1"}, {Fixed: "2.0.0"}}},
+		{"two lines", Product{Scheme: "semver", Affected: []string{"2.3.1", "1.9.4", "2.3.0"}, Fixed: []string{"2.3.2", "1.9.5"}},
+			[]ev{{Introduced: "1.9.4"}, {Fixed: "1.9.5"}, {Introduced: "2.3.0"}, {Fixed: "2.3.2"}}},
+		{"a fixed version closing nothing", Product{Scheme: "semver", Affected: []string{"1.0.0"}, Fixed: []string{"1.0.1", "1.0.2", "1.0.1"}},
+			[]ev{{Introduced: "1.0.0"}, {Fixed: "1.0.1"}}},
+		{"no fix yet", Product{Scheme: "semver", Affected: []string{"1.0.0"}}, nil},
+		{"fix on an older line only", Product{Scheme: "semver", Affected: []string{"1.4.2", "2.0.0"}, Fixed: []string{"1.4.3"}}, nil},
+		{"leading v", Product{Scheme: "semver", Affected: []string{"v1.0.0"}, Fixed: []string{"v1.0.1"}}, nil},
+		{"not semver", Product{Scheme: "semver", Affected: []string{"1.0"}, Fixed: []string{"1.1"}}, nil},
+		{"debian", Product{Scheme: "debian", Affected: []string{"1.0-1"}, Fixed: []string{"1.0-2"}}, nil},
+		{"opaque", Product{Scheme: "opaque", Affected: []string{"1"}, Fixed: []string{"2"}}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r, ok := semverRange(tt.p)
-			if ok != tt.ok {
-				t.Fatalf("ok = %v, want %v (range %+v)", ok, tt.ok, r)
+			if ok != (tt.events != nil) {
+				t.Fatalf("ok = %v, want %v (range %+v)", ok, tt.events != nil, r)
 			}
 			if !ok {
 				return
 			}
-			want := osvRange{Type: "SEMVER", Events: []osvEvent{{Introduced: tt.from}, {Fixed: tt.to}}}
-			if diff := cmp.Diff(want, r); diff != "" {
+			if diff := cmp.Diff(osvRange{Type: "SEMVER", Events: tt.events}, r); diff != "" {
 				t.Errorf("range (-want +got):\n%s", diff)
 			}
 		})

@@ -193,9 +193,9 @@ func rich(t testing.TB) Advisory {
 		CWEName:     weakness(t, 78),
 		Products: []Product{
 			{Vendor: "Example Corp", Name: "Widget Server", Scheme: "semver",
-				Affected: []string{"2.3.0", "2.3.1", "2.4.0"}, Fixed: "2.4.1"},
+				Affected: []string{"2.3.0", "2.3.1", "2.4.0"}, Fixed: []string{"2.4.1"}},
 			{Vendor: "Example Corp", Name: "Widget Agent", Scheme: "debian",
-				Affected: []string{"1.0-1", "1.0-2", "1.0-2"}, Fixed: "1.0-3"},
+				Affected: []string{"1.0-1", "1.0-2", "1.0-2"}, Fixed: []string{"1.0-3"}},
 		},
 		Remediations: []Remediation{
 			{Category: VendorFix, Details: "Install Widget Server 2.4.1 and Widget Agent 1.0-3 or later.",

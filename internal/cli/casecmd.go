@@ -118,11 +118,11 @@ func fixCmd(e *env) *cobra.Command {
 	}
 	api.register(cmd)
 	var version int64
-	var sourceRef, notes string
+	var sourceRef, brings, notes string
 	upload := &cobra.Command{
-		Use:     "upload CASE FILE --version VERSION_ID --source-ref REF [--notes N]",
+		Use:     "upload CASE FILE --version VERSION_ID --brings VERSION --source-ref REF [--notes N]",
 		Short:   "Upload a build as a fix for one of a case's affected versions (developer)",
-		Example: `  patchday fix upload PD-2026-0001 gateway-2.4.2.tar.zst --version 3 --source-ref git:4f2a9c1`,
+		Example: `  patchday fix upload PD-2026-0001 gateway-2.4.3.tar.zst --version 3 --brings 2.4.3 --source-ref git:4f2a9c1`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := api.client()
@@ -134,19 +134,22 @@ func fixCmd(e *env) *cobra.Command {
 				return fmt.Errorf("the build: %w", err)
 			}
 			defer f.Close()
-			fix, err := c.UploadFix(cmd.Context(), args[0], version, filepath.Base(args[1]), f, sourceRef, notes)
+			fix, err := c.UploadFix(cmd.Context(), args[0], client.FixUpload{VersionID: version, SourceRef: sourceRef, Brings: brings, Notes: notes},
+				filepath.Base(args[1]), f)
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(e.stdout, "fix %d uploaded (%d bytes, sha256 %s)\n", fix.ID, fix.Size, fix.SHA256)
+			_, err = fmt.Fprintf(e.stdout, "fix %d uploaded (brings %s, %d bytes, sha256 %s)\n", fix.ID, fix.Brings, fix.Size, fix.SHA256)
 			return err
 		},
 	}
 	upload.Flags().Int64Var(&version, "version", 0, "the product version id the fix is for (required)")
 	upload.Flags().StringVar(&sourceRef, "source-ref", "", "commit, tag or change id of the fix (required)")
+	upload.Flags().StringVar(&brings, "brings", "", "the version the build is, later than the one it fixes (required)")
 	upload.Flags().StringVar(&notes, "notes", "", "release notes")
 	_ = upload.MarkFlagRequired("version")
 	_ = upload.MarkFlagRequired("source-ref")
+	_ = upload.MarkFlagRequired("brings")
 
 	var runNotes string
 	test := &cobra.Command{

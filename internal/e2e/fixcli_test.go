@@ -67,8 +67,8 @@ func TestFixCLI(t *testing.T) {
 
 	build := filepath.Join(t.TempDir(), "gateway-2.4.2.tar.zst")
 	os.WriteFile(build, []byte("the fixed build"), 0o600)
-	out := must(as("dev@example.com", "fix", "upload", rc.ID, build, "--version", "1", "--source-ref", "git:4f2a9c1"))
-	m := regexp.MustCompile(`fix (\d+) uploaded \(15 bytes`).FindStringSubmatch(out)
+	out := must(as("dev@example.com", "fix", "upload", rc.ID, build, "--version", "1", "--brings", "2.4.2", "--source-ref", "git:4f2a9c1"))
+	m := regexp.MustCompile(`fix (\d+) uploaded \(brings 2\.4\.2, 15 bytes`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("upload said %q", out)
 	}

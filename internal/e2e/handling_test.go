@@ -74,6 +74,7 @@ func TestBrowserCaseToVerified(t *testing.T) {
 	move(dev, "fixing")
 	dev.Do(
 		chromedp.SetUploadFiles(chromedp.CSS("#fix-payload"), []string{build}),
+		chromedp.SendKeys(chromedp.CSS("#fix-brings"), "2.4.2"),
 		chromedp.SendKeys(chromedp.CSS("#fix-ref"), "git:4f2a9c1"),
 	)
 	dev.Follow(chromedp.Click(chromedp.CSS(`form[action$="/fixes"] button`)))

@@ -61,7 +61,7 @@ func TestBrowserPlanRelease(t *testing.T) {
 	as("dev@example.com", "case", "move", rc.ID, "--to", "fixing")
 	build := t.TempDir() + "/gw.tar.zst"
 	writeFile(t, build, "build")
-	as("dev@example.com", "fix", "upload", rc.ID, build, "--version", "1", "--source-ref", "git:1")
+	as("dev@example.com", "fix", "upload", rc.ID, build, "--version", "1", "--brings", "2.4.2", "--source-ref", "git:1")
 	as("dev@example.com", "case", "move", rc.ID, "--to", "testing")
 	report := t.TempDir() + "/r.xml"
 	writeFile(t, report, `<testsuite name="gw"><testcase classname="gw" name="T"/></testsuite>`)

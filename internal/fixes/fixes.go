@@ -16,6 +16,7 @@ import (
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/intake"
+	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
 )
 
@@ -26,6 +27,7 @@ type Fix struct {
 	VersionID    int64
 	Payload      intake.Attachment // the build, stored by content
 	SourceRef    string            // commit, tag or change id
+	Brings       string            // the version the build is, e.g. 2.4.3 for a fix of 2.4.2
 	ReleaseNotes string
 	AuthorID     int64
 	Author       string
@@ -59,9 +61,11 @@ type Store interface {
 	FixRuns(ctx context.Context, fixID int64) ([]Run, error) // oldest first
 }
 
-// Cases is what fixes need of case handling.
+// Cases is what fixes read of case handling and products.
 type Cases interface {
 	CaseByRef(ctx context.Context, ref string) (intake.Case, error)
+	ListProducts(ctx context.Context) ([]product.Product, error)
+	ListVersions(ctx context.Context) ([]product.Version, error)
 }
 
 // Service applies the rules of fixes and the gate.
@@ -95,9 +99,20 @@ func (s *Service) caseOf(ctx context.Context, ref string) (intake.Case, error) {
 	return c, err
 }
 
+// Build is a fix as a developer uploads it.
+type Build struct {
+	VersionID int64 // the affected version it fixes
+	Payload   intake.Attachment
+	SourceRef string
+	Brings    string // the version the build is
+	Notes     string
+}
+
 // Upload records a fix for one of the case's affected versions. Only a
-// developer may, and only while the case is being fixed.
-func (s *Service) Upload(ctx context.Context, a Author, ref string, versionID int64, affected []int64, payload intake.Attachment, sourceRef, notes string) (Fix, error) {
+// developer may, and only while the case is being fixed. The build names
+// the version it brings, which must come after the one it fixes: that is
+// the fixed version advisories print and the catalog installs.
+func (s *Service) Upload(ctx context.Context, a Author, ref string, affected []int64, b Build) (Fix, error) {
 	if err := a.Roles.Require(staff.RoleDeveloper); err != nil {
 		return Fix{}, patchday.Errorf(patchday.ErrForbidden, "only a developer may upload a fix")
 	}
@@ -109,31 +124,76 @@ func (s *Service) Upload(ctx context.Context, a Author, ref string, versionID in
 		return Fix{}, patchday.Errorf(patchday.ErrConflict, "case %s is %s; fixes are uploaded while it is fixing", c.Ref, c.State)
 	}
 	p := patchday.Problems{}
-	if !slices.Contains(affected, versionID) {
+	b.SourceRef, b.Notes, b.Brings = strings.TrimSpace(b.SourceRef), strings.TrimSpace(b.Notes), strings.TrimSpace(b.Brings)
+	if !slices.Contains(affected, b.VersionID) {
 		p.Add("version", "choose one of the case's affected versions")
+	} else if msg, err := s.checkBrings(ctx, b.VersionID, b.Brings); err != nil {
+		return Fix{}, err
+	} else if msg != "" {
+		p.Add("brings", msg)
 	}
-	if payload.SHA256 == "" || payload.Size == 0 {
+	if b.Payload.SHA256 == "" || b.Payload.Size == 0 {
 		p.Add("payload", "attach the build (a file or an archive)")
 	}
-	sourceRef, notes = strings.TrimSpace(sourceRef), strings.TrimSpace(notes)
-	if sourceRef == "" || utf8.RuneCountInString(sourceRef) > 200 {
+	if b.SourceRef == "" || utf8.RuneCountInString(b.SourceRef) > 200 {
 		p.Add("source_ref", "give the source reference (commit, tag or change id), up to 200 characters")
 	}
-	if utf8.RuneCountInString(notes) > 20000 {
+	if utf8.RuneCountInString(b.Notes) > 20000 {
 		p.Add("release_notes", "release notes are at most 20,000 characters")
 	}
 	if err := p.Err("the fix was not uploaded"); err != nil {
 		return Fix{}, err
 	}
 	now := s.now().UTC()
-	f := Fix{CaseID: c.ID, VersionID: versionID, Payload: payload, SourceRef: sourceRef, ReleaseNotes: notes,
-		AuthorID: a.ID, Author: a.Email, CreatedAt: now}
+	f := Fix{CaseID: c.ID, VersionID: b.VersionID, Payload: b.Payload, SourceRef: b.SourceRef, Brings: b.Brings,
+		ReleaseNotes: b.Notes, AuthorID: a.ID, Author: a.Email, CreatedAt: now}
 	e := audit.New(audit.Actor{Who: a.Email, From: a.From}, now, "fix.upload", "case:"+c.Ref,
-		fmt.Sprintf("fix for version %d, %s, %s", versionID, sourceRef, payload.SHA256[:12]))
+		fmt.Sprintf("fix for version %d bringing %s, %s, %s", b.VersionID, b.Brings, b.SourceRef, b.Payload.SHA256[:12]))
 	if err := s.store.AddFix(ctx, &f, e); err != nil {
 		return Fix{}, fmt.Errorf("upload fix on %s: %w", c.Ref, err)
 	}
 	return f, nil
+}
+
+// checkBrings returns why brings cannot be the version a fix of versionID
+// brings, or "": it is written in the product's scheme and, where the
+// scheme orders versions, comes after the fixed one.
+func (s *Service) checkBrings(ctx context.Context, versionID int64, brings string) (string, error) {
+	from, sc, err := s.versionOf(ctx, versionID)
+	if err != nil {
+		return "", err
+	}
+	if brings == "" {
+		return fmt.Sprintf("give the version this build brings (the version after %s that carries the fix)", from), nil
+	}
+	if err := sc.CheckVersion(brings); err != nil {
+		return patchday.Summary(err), nil
+	}
+	if sc != product.SchemeOpaque && sc.Compare(brings, from) <= 0 || brings == from {
+		return fmt.Sprintf("the build fixes %s, so it must bring a later version than %s", from, from), nil
+	}
+	return "", nil
+}
+
+// versionOf returns a version's name and its product's scheme.
+func (s *Service) versionOf(ctx context.Context, versionID int64) (string, product.Scheme, error) {
+	vs, err := s.cases.ListVersions(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	i := slices.IndexFunc(vs, func(v product.Version) bool { return v.ID == versionID })
+	if i < 0 {
+		return "", "", patchday.Errorf(patchday.ErrNotFound, "there is no product version %d", versionID)
+	}
+	ps, err := s.cases.ListProducts(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	j := slices.IndexFunc(ps, func(p product.Product) bool { return p.ID == vs[i].ProductID })
+	if j < 0 {
+		return "", "", fmt.Errorf("version %d: its product %d is missing", versionID, vs[i].ProductID)
+	}
+	return vs[i].Version, ps[j].Scheme, nil
 }
 
 // Latest returns the newest fix of each version, by version id.

@@ -99,7 +99,7 @@ func TestGate(t *testing.T) {
 	ctx := context.Background()
 	asCase := func(a fixes.Author) cases.Actor { return cases.Actor{UserID: a.ID, Email: a.Email, Roles: a.Roles} }
 
-	f1, err := w.fixes.Upload(ctx, w.dev, w.ref, w.v1, w.affected, build, "git:1111", "fix for 1.x")
+	f1, err := w.fixes.Upload(ctx, w.dev, w.ref, w.affected, fixes.Build{VersionID: w.v1, Payload: build, SourceRef: "git:1111", Brings: "1.0.1", Notes: "fix for 1.x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestGate(t *testing.T) {
 		!strings.Contains(err.Error(), "a fix for every affected version") {
 		t.Fatalf("testing with one fix of two: %v", err)
 	}
-	f2, err := w.fixes.Upload(ctx, w.dev2, w.ref, w.v2, w.affected, build, "git:2222", "fix for 2.x")
+	f2, err := w.fixes.Upload(ctx, w.dev2, w.ref, w.affected, fixes.Build{VersionID: w.v2, Payload: build, SourceRef: "git:2222", Brings: "2.0.1", Notes: "fix for 2.x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,25 +146,46 @@ func TestGate(t *testing.T) {
 func TestUploadRules(t *testing.T) {
 	w := setup(t)
 	ctx := context.Background()
-	_, err := w.fixes.Upload(ctx, w.dev, w.ref, 9999, w.affected, intake.Attachment{}, " ", "")
+	_, err := w.fixes.Upload(ctx, w.dev, w.ref, w.affected, fixes.Build{VersionID: 9999, SourceRef: " "})
 	f := patchday.FieldErrors(err)
 	if !errors.Is(err, patchday.ErrInvalid) || f["version"] == "" || f["payload"] == "" || f["source_ref"] == "" {
 		t.Errorf("a bad upload: %v; want every problem at once", err)
 	}
-	if _, err := w.fixes.Upload(ctx, w.qa, w.ref, w.v1, w.affected, build, "git:1", ""); !errors.Is(err, patchday.ErrForbidden) {
+	if _, err := w.fixes.Upload(ctx, w.qa, w.ref, w.affected, fixes.Build{VersionID: w.v1, Payload: build, SourceRef: "git:1", Brings: "1.0.1"}); !errors.Is(err, patchday.ErrForbidden) {
 		t.Errorf("a tester uploading: %v", err)
+	}
+	// The version a build brings is the fixed version advisories print:
+	// written in the product's scheme, after the one it fixes.
+	for _, tc := range []struct{ brings, want string }{
+		{"", "give the version this build brings"},
+		{"1.0", "not a semantic version"},
+		{"1.0.0", "must bring a later version than 1.0.0"},
+		{"0.9.9", "must bring a later version than 1.0.0"},
+		{"1.0.0-rc.1", "must bring a later version than 1.0.0"},
+	} {
+		_, err := w.fixes.Upload(ctx, w.dev, w.ref, w.affected, fixes.Build{VersionID: w.v1, Payload: build, SourceRef: "git:1", Brings: tc.brings})
+		if got := patchday.FieldErrors(err)["brings"]; !errors.Is(err, patchday.ErrInvalid) || !strings.Contains(got, tc.want) {
+			t.Errorf("brings %q: %v (%q); want %q", tc.brings, err, got, tc.want)
+		}
+	}
+	if fs, _ := w.fixes.Fixes(ctx, w.caseID); len(fs) != 0 {
+		t.Errorf("refused uploads stored %d fixes", len(fs))
+	}
+	f1, err := w.fixes.Upload(ctx, w.dev, w.ref, w.affected, fixes.Build{VersionID: w.v1, Payload: build, SourceRef: "git:1", Brings: " 1.0.1 "})
+	if err != nil || f1.Brings != "1.0.1" {
+		t.Errorf("a good upload: %+v, %v", f1, err)
 	}
 }
 
 func TestRegressions(t *testing.T) {
 	w := setup(t)
 	ctx := context.Background()
-	first, _ := w.fixes.Upload(ctx, w.dev, w.ref, w.v1, w.affected, build, "git:1", "")
+	first, _ := w.fixes.Upload(ctx, w.dev, w.ref, w.affected, fixes.Build{VersionID: w.v1, Payload: build, SourceRef: "git:1", Brings: "1.0.1"})
 	if _, err := w.fixes.RecordRun(ctx, w.qa, first.ID, false, fixes.Counts{Passed: 2, Failed: 1},
 		[]string{"pkg.TestC"}, []string{"pkg.TestA", "pkg.TestB"}, "C fails"); err != nil {
 		t.Fatal(err)
 	}
-	second, _ := w.fixes.Upload(ctx, w.dev, w.ref, w.v1, w.affected, build, "git:2", "")
+	second, _ := w.fixes.Upload(ctx, w.dev, w.ref, w.affected, fixes.Build{VersionID: w.v1, Payload: build, SourceRef: "git:2", Brings: "1.0.1"})
 	run, err := w.fixes.RecordRun(ctx, w.qa, second.ID, false, fixes.Counts{Passed: 1, Failed: 2},
 		[]string{"pkg.TestB", "pkg.TestC", "pkg.TestB"}, []string{"pkg.TestA"}, "")
 	if err != nil {

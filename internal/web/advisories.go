@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,7 +13,9 @@ import (
 	"github.com/patchday/patchday/internal/advisory"
 	"github.com/patchday/patchday/internal/cases"
 	"github.com/patchday/patchday/internal/cwe"
+	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
+	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/release"
 )
 
@@ -67,6 +70,11 @@ func (s *Server) build(r *http.Request, d release.Draft, rel release.Release) (a
 		if a.CWE == 0 && t.CWE != 0 {
 			a.CWE = t.CWE
 		}
+		fs, err := s.Fixes.Fixes(ctx, id)
+		if err != nil {
+			return a, err
+		}
+		latest := fixes.Latest(fs)
 		for _, v := range t.Affected {
 			x := versions[v]
 			p := byProduct[x.product]
@@ -75,6 +83,9 @@ func (s *Server) build(r *http.Request, d release.Draft, rel release.Release) (a
 				byProduct[x.product] = p
 			}
 			p.Affected = append(p.Affected, x.version)
+			if b := latest[v].Brings; b != "" && !slices.Contains(p.Fixed, b) {
+				p.Fixed = append(p.Fixed, b)
+			}
 		}
 		_, reps, err := s.Intake.Get(ctx, c.Ref)
 		if err != nil {
@@ -109,10 +120,24 @@ func (s *Server) build(r *http.Request, d release.Draft, rel release.Release) (a
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		a.Products = append(a.Products, *byProduct[n])
+		p := byProduct[n]
+		sc := product.Scheme(p.Scheme)
+		slices.SortStableFunc(p.Affected, sc.Compare)
+		slices.SortStableFunc(p.Fixed, sc.Compare)
+		a.Products = append(a.Products, *p)
+	}
+	fix := "Install the security update of " + rel.At.Format("2 January 2006")
+	var brings []string
+	for _, p := range a.Products {
+		if len(p.Fixed) > 0 {
+			brings = append(brings, p.Name+" "+strings.Join(p.Fixed, ", "))
+		}
+	}
+	if len(brings) > 0 {
+		fix += ", which brings " + strings.Join(brings, "; ")
 	}
 	a.Remediations = append(a.Remediations, advisory.Remediation{Category: advisory.VendorFix,
-		Details: "Install the security update of " + rel.At.Format("2 January 2006") + ".", URL: s.base(r) + "/advisories/" + d.Ref})
+		Details: fix + ".", URL: s.base(r) + "/advisories/" + d.Ref})
 	if d.Workaround != "" {
 		a.Remediations = append(a.Remediations, advisory.Remediation{Category: advisory.Workaround, Details: d.Workaround})
 	}

@@ -76,7 +76,7 @@ func (s *Server) loadFixes(r *http.Request, c intake.Case, affected []int64) (fi
 }
 
 // uploadFix takes a fix from the case page (multipart: version, payload,
-// source_ref, release_notes).
+// source_ref, brings, release_notes).
 func (s *Server) uploadFix(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.readFix(w, r)
 	if errors.Is(err, patchday.ErrInvalid) || errors.Is(err, patchday.ErrConflict) || errors.Is(err, patchday.ErrForbidden) {
@@ -109,7 +109,8 @@ func (s *Server) readFix(w http.ResponseWriter, r *http.Request) (fixes.Fix, err
 	if err != nil {
 		return fixes.Fix{}, err
 	}
-	return s.Fixes.Upload(r.Context(), fixAuthor(r), c.Ref, version, t.Affected, payload, values["source_ref"], values["release_notes"])
+	return s.Fixes.Upload(r.Context(), fixAuthor(r), c.Ref, t.Affected, fixes.Build{VersionID: version, Payload: payload,
+		SourceRef: values["source_ref"], Brings: values["brings"], Notes: values["release_notes"]})
 }
 
 func (s *Server) apiUploadFix(w http.ResponseWriter, r *http.Request) error {
@@ -127,11 +128,12 @@ type apiFixOut struct {
 	SHA256    string `json:"sha256"`
 	Size      int64  `json:"size"`
 	SourceRef string `json:"source_ref"`
+	Brings    string `json:"brings"`
 	Author    string `json:"author"`
 }
 
 func apiFix(f fixes.Fix) apiFixOut {
-	return apiFixOut{ID: f.ID, VersionID: f.VersionID, SHA256: f.Payload.SHA256, Size: f.Payload.Size, SourceRef: f.SourceRef, Author: f.Author}
+	return apiFixOut{ID: f.ID, VersionID: f.VersionID, SHA256: f.Payload.SHA256, Size: f.Payload.Size, SourceRef: f.SourceRef, Brings: f.Brings, Author: f.Author}
 }
 
 // maxJUnit bounds a posted JUnit report.

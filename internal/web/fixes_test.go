@@ -48,6 +48,7 @@ func TestFixGateOverAPI(t *testing.T) {
 	mw := multipart.NewWriter(&body)
 	mw.WriteField("version", itoa(vid))
 	mw.WriteField("source_ref", "git:4f2a9c1")
+	mw.WriteField("brings", "2.4.2")
 	fw, _ := mw.CreateFormFile("payload", "gateway-2.4.2.tar.zst")
 	fw.Write([]byte("the build"))
 	mw.Close()

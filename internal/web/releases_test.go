@@ -17,6 +17,8 @@ import (
 	"github.com/patchday/patchday/internal/audit"
 
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/fixes"
+	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/pgp"
 	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/staff"
@@ -47,6 +49,16 @@ func (h *harness) schedule(id string) {
 	}
 	if _, err := h.srv.Cases.SetTriage(ctx, cases.Actor{UserID: 1, Email: "t@example.com", Roles: staff.Roles{staff.RoleTriager}},
 		"x", id, "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "CWE-122", []int64{v.ID}, 0); err != nil {
+		h.t.Fatal(err)
+	}
+	dev, err := h.db.UserByEmail(ctx, "builder@example.com")
+	if err != nil {
+		h.addUser("builder@example.com", "developer", "a long enough password")
+		dev, _ = h.db.UserByEmail(ctx, "builder@example.com")
+	}
+	f := fixes.Fix{CaseID: c.ID, VersionID: v.ID, Brings: "2.4.2", SourceRef: "git:1", AuthorID: dev.ID, Author: dev.Email, CreatedAt: h.clock.Now(),
+		Payload: intake.Attachment{Name: "gateway-2.4.2.tar.zst", ContentType: "application/zstd", SHA256: strings.Repeat("ab", 32), Size: 10}}
+	if err := h.db.AddFix(ctx, &f, audit.New(audit.System, h.clock.Now(), "x", "", "")); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -159,9 +171,10 @@ func TestReleasePlanningAndCalendarEmbargo(t *testing.T) {
 	}
 	for path, want := range map[string]string{
 		"/advisories/PDSA-2026-0001/csaf.json":               `"csaf_version": "2.0"`,
-		"/advisories/PDSA-2026-0001/osv.json":                `"x_PDSA-2026-0001"`,
-		"/advisories/PDSA-2026-0001/cve/CVE-2026-10001.json": `"CVE-2026-10001"`,
-		"/feed.atom": "PDSA-2026-0001",
+		"/advisories/PDSA-2026-0001/osv.json":                `"fixed": "2.4.2"`,
+		"/advisories/PDSA-2026-0001/cve/CVE-2026-10001.json": `"status": "unaffected"`,
+		"/advisories/PDSA-2026-0001":                         "fixed in <strong>2.4.2</strong>",
+		"/feed.atom":                                         "PDSA-2026-0001",
 	} {
 		rec := h.do(get(path, ""))
 		if rec.Code != 200 || !strings.Contains(rec.Body.String(), want) {
@@ -207,7 +220,8 @@ func TestCSAFProvider(t *testing.T) {
 	}
 	doc := h.do(get("/.well-known/csaf/white/2026/pdsa-2026-0001.json", "")).Body.Bytes()
 	sum := h.do(get("/.well-known/csaf/white/2026/pdsa-2026-0001.json.sha256", "")).Body.String()
-	if !strings.Contains(string(doc), `"id": "PDSA-2026-0001"`) || !strings.HasSuffix(sum, "  pdsa-2026-0001.json\n") {
+	if !strings.Contains(string(doc), `"id": "PDSA-2026-0001"`) || !strings.HasSuffix(sum, "  pdsa-2026-0001.json\n") ||
+		!regexp.MustCompile(`"fixed": \[\s*"CSAFPID-0002"`).Match(doc) || !strings.Contains(string(doc), `"name": "Example Corp Gateway 2.4.2"`) {
 		t.Errorf("document or checksum: %.200s / %q", doc, sum)
 	}
 	want := sha256hex(doc)

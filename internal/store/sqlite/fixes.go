@@ -10,13 +10,13 @@ import (
 )
 
 const fixColumns = `id, case_id, version_id, payload_name, payload_type, payload_sha, payload_size, source_ref, release_notes,
-	author_id, author, created_at`
+	author_id, author, created_at, brings`
 
 func scanFix(row interface{ Scan(...any) error }) (fixes.Fix, error) {
 	var f fixes.Fix
 	var created int64
 	err := row.Scan(&f.ID, &f.CaseID, &f.VersionID, &f.Payload.Name, &f.Payload.ContentType, &f.Payload.SHA256, &f.Payload.Size,
-		&f.SourceRef, &f.ReleaseNotes, &f.AuthorID, &f.Author, &created)
+		&f.SourceRef, &f.ReleaseNotes, &f.AuthorID, &f.Author, &created, &f.Brings)
 	if err != nil {
 		return fixes.Fix{}, mapErr(err, "")
 	}
@@ -28,9 +28,9 @@ func scanFix(row interface{ Scan(...any) error }) (fixes.Fix, error) {
 func (s *Store) AddFix(ctx context.Context, f *fixes.Fix, e audit.Entry) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO fixes (case_id, version_id, payload_name, payload_type, payload_sha, payload_size,
-			source_ref, release_notes, author_id, author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			source_ref, release_notes, author_id, author, created_at, brings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			f.CaseID, f.VersionID, f.Payload.Name, f.Payload.ContentType, f.Payload.SHA256, f.Payload.Size,
-			f.SourceRef, f.ReleaseNotes, f.AuthorID, f.Author, ts(f.CreatedAt)).Scan(&f.ID)
+			f.SourceRef, f.ReleaseNotes, f.AuthorID, f.Author, ts(f.CreatedAt), f.Brings).Scan(&f.ID)
 		if err != nil {
 			return mapErr(err, "")
 		}

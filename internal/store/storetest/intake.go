@@ -268,7 +268,7 @@ func testFixes(t *testing.T, s store.Store, _ Harness) {
 		t.Fatal(err)
 	}
 	f := fixes.Fix{CaseID: c.ID, VersionID: v.ID, Payload: intake.Attachment{Name: "gw-1.0.1.tar.zst", ContentType: "application/zstd", SHA256: "ab", Size: 1234},
-		SourceRef: "git:abc123", ReleaseNotes: "Bounds check on the header length.", AuthorID: dev.ID, Author: dev.Email, CreatedAt: t0}
+		SourceRef: "git:abc123", Brings: "1.0.1", ReleaseNotes: "Bounds check on the header length.", AuthorID: dev.ID, Author: dev.Email, CreatedAt: t0}
 	if err := s.AddFix(ctx, &f, entry("fix.upload", "case:"+c.Ref)); err != nil {
 		t.Fatal(err)
 	}
