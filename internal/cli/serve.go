@@ -126,7 +126,7 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 		ln.Close()
 		return usageError{fmt.Errorf("--release-rule: %w", err)}
 	}
-	releases := release.NewService(st, handling, sched, nil)
+	releases := release.NewService(st, handling, st, sched, nil)
 	handling.UseReleases(releases)
 	handling.OnMoved(tellResearcher(reports, log))
 	reports.OnReporterMessage(handling.ReporterAnswered)

@@ -252,3 +252,20 @@ func invalid(version, s string, libErr error, set probe) error {
 	return patchday.Errorf(patchday.ErrInvalid, "this CVSS v%s vector is not valid: %s (a valid one: %s)",
 		version, strings.Join(problems, "; "), example)
 }
+
+// Rank orders ratings: higher is worse, 0 for none given.
+func Rank(rating string) int {
+	switch rating {
+	case Critical:
+		return 5
+	case High:
+		return 4
+	case Medium:
+		return 3
+	case Low:
+		return 2
+	case None:
+		return 1
+	}
+	return 0
+}

@@ -49,13 +49,22 @@ type Store interface {
 	// AssignCase puts a case in a release; a case already in one is
 	// patchday.ErrConflict.
 	AssignCase(ctx context.Context, releaseID, caseID int64, e audit.Entry) error
+	// RemoveCase takes a case out of a release and its advisories (one
+	// left without cases goes); a case not in it is ErrNotFound.
+	RemoveCase(ctx context.Context, releaseID, caseID int64, e audit.Entry) error
 	ReleaseCases(ctx context.Context, releaseID int64) ([]int64, error)
 	ReleaseOfCase(ctx context.Context, caseID int64) (Release, error)
 	// ApproveRelease marks a release approved.
 	ApproveRelease(ctx context.Context, id int64, by string, at time.Time, e audit.Entry) error
-	// MarkPublished marks a release published if it was not yet, and
-	// reports whether this call did: of several servers, one publishes.
-	MarkPublished(ctx context.Context, id int64, at time.Time, e audit.Entry) (bool, error)
+	// MarkPublished marks a release published if it was not yet, with
+	// the updates it hands the catalog (setting their ids) and the
+	// versions they bring added to their products, and reports whether
+	// this call did: of several servers, one publishes.
+	MarkPublished(ctx context.Context, id int64, at time.Time, updates []Update, e audit.Entry) (bool, error)
+	// ListUpdates returns every published update, oldest first.
+	ListUpdates(ctx context.Context) ([]Update, error)
+	// ReleaseUpdates returns a release's updates.
+	ReleaseUpdates(ctx context.Context, releaseID int64) ([]Update, error)
 	// DueReleases returns approved, unpublished releases due by now.
 	DueReleases(ctx context.Context, now time.Time) ([]Release, error)
 }

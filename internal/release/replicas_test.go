@@ -37,7 +37,7 @@ func TestReplicasPublishOnce(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		handling := cases.NewService(st, clock)
 		sched, _ := release.ParseSchedule(release.DefaultRule, false, now)
-		svc := release.NewService(st, handling, sched, clock)
+		svc := release.NewService(st, handling, st, sched, clock)
 		handling.UseReleases(svc)
 		rs = append(rs, replica{st, svc})
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/cases"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/staff"
 )
@@ -17,24 +18,26 @@ import (
 type Cases interface {
 	CaseByRef(ctx context.Context, ref string) (intake.Case, error)
 	ListCases(ctx context.Context) ([]intake.Case, error)
+	TriageOf(ctx context.Context, caseID int64) (cases.Assessment, error)
 	// Release moves a scheduled case to released, as the release job.
 	Release(ctx context.Context, ref string) error
 }
 
 // Service plans, approves and publishes releases.
 type Service struct {
-	store Store
-	cases Cases
-	sched Schedule
-	now   func() time.Time
+	store  Store
+	cases  Cases
+	builds Builds
+	sched  Schedule
+	now    func() time.Time
 }
 
 // NewService returns a Service for a train schedule; now may be nil.
-func NewService(s Store, c Cases, sched Schedule, now func() time.Time) *Service {
+func NewService(s Store, c Cases, b Builds, sched Schedule, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: s, cases: c, sched: sched, now: now}
+	return &Service{store: s, cases: c, builds: b, sched: sched, now: now}
 }
 
 // Schedule returns the train's rule.
@@ -126,6 +129,34 @@ func (s *Service) Assign(ctx context.Context, m Manager, releaseID int64, ref st
 	return s.store.AssignCase(ctx, r.ID, c.ID, e)
 }
 
+// Unassign takes a case out of a release that is not yet approved, and
+// out of its advisories, e.g. to ship it in a later one.
+func (s *Service) Unassign(ctx context.Context, m Manager, releaseID int64, ref string) error {
+	if err := m.require(); err != nil {
+		return err
+	}
+	r, err := s.release(ctx, releaseID)
+	if err != nil {
+		return err
+	}
+	if r.Approved() || r.Published() {
+		return patchday.Errorf(patchday.ErrConflict, "the release of %s is approved; its content is frozen", r.At.Format("2006-01-02"))
+	}
+	c, err := s.cases.CaseByRef(ctx, strings.ToUpper(strings.TrimSpace(ref)))
+	if errors.Is(err, patchday.ErrNotFound) {
+		return patchday.Errorf(patchday.ErrNotFound, "there is no case %s", ref)
+	} else if err != nil {
+		return err
+	}
+	e := audit.New(m.actor(), s.now(), "release.unassign", "case:"+c.Ref, "out of the release of "+r.At.Format(time.RFC3339))
+	if err := s.store.RemoveCase(ctx, r.ID, c.ID, e); errors.Is(err, patchday.ErrNotFound) {
+		return patchday.Errorf(patchday.ErrNotFound, "case %s is not in the release of %s", c.Ref, r.At.Format("2006-01-02"))
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
 func (s *Service) release(ctx context.Context, id int64) (Release, error) {
 	r, err := s.store.ReleaseByID(ctx, id)
 	if errors.Is(err, patchday.ErrNotFound) {
@@ -153,8 +184,15 @@ func (s *Service) Approve(ctx context.Context, m Manager, releaseID int64) error
 	if len(ids) == 0 {
 		return patchday.Errorf(patchday.ErrConflict, "the release has no cases to approve")
 	}
+	// What it will hand the catalog must hold together: one build per
+	// version, each after the update it supersedes.
+	us, err := s.plan(ctx, r, true)
+	if err != nil {
+		return err
+	}
 	now := s.now().UTC()
-	e := audit.New(m.actor(), now, "release.approve", "release:"+r.At.Format(time.RFC3339), fmt.Sprintf("%d cases", len(ids)))
+	e := audit.New(m.actor(), now, "release.approve", "release:"+r.At.Format(time.RFC3339),
+		fmt.Sprintf("%d cases; updates: %s", len(ids), describeUpdates(us)))
 	return s.store.ApproveRelease(ctx, r.ID, m.Email, now, e)
 }
 
@@ -204,6 +242,12 @@ func (s *Service) Publish(ctx context.Context) ([]Published, error) {
 		if err != nil {
 			return out, err
 		}
+		// Planned first: a release whose updates do not hold together
+		// is not half published. Later releases wait for it.
+		us, err := s.plan(ctx, r, false)
+		if err != nil {
+			return out, fmt.Errorf("publish release %d: %w", r.ID, err)
+		}
 		p := Published{Release: r, Delay: now.Sub(r.At)}
 		for _, id := range ids {
 			if err := s.cases.Release(ctx, refs[id]); err != nil && !errors.Is(err, patchday.ErrConflict) {
@@ -211,8 +255,11 @@ func (s *Service) Publish(ctx context.Context) ([]Published, error) {
 			}
 			p.Cases = append(p.Cases, refs[id])
 		}
-		e := audit.New(audit.System, now, "release.publish", "release:"+r.At.Format(time.RFC3339), fmt.Sprintf("%d cases, %s late", len(ids), p.Delay.Round(time.Second)))
-		done, err := s.store.MarkPublished(ctx, r.ID, now, e)
+		e := audit.New(audit.System, now, "release.publish", "release:"+r.At.Format(time.RFC3339), fmt.Sprintf("%d cases, %s late; updates: %s", len(ids), p.Delay.Round(time.Second), describeUpdates(us)))
+		for i := range us {
+			us[i].ReleaseID, us[i].CreatedAt = r.ID, now
+		}
+		done, err := s.store.MarkPublished(ctx, r.ID, now, us, e)
 		if err != nil {
 			return out, err
 		}

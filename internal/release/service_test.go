@@ -9,10 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
+	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/staff"
 	"github.com/patchday/patchday/internal/store/sqlite"
@@ -50,7 +54,7 @@ func TestPlanApprovePublish(t *testing.T) {
 	reports := intake.NewService(st, intake.DefaultChecks, intake.DefaultLimits, intake.RateLimit{}, clock)
 	handling := cases.NewService(st, clock)
 	sched, _ := release.ParseSchedule(release.DefaultRule, false, now)
-	svc := release.NewService(st, handling, sched, clock)
+	svc := release.NewService(st, handling, st, sched, clock)
 	handling.UseReleases(svc)
 	rm := release.Manager{Email: "rm@example.com", Roles: staff.Roles{staff.RoleReleaseManager}}
 	dev := release.Manager{Email: "dev@example.com", Roles: staff.Roles{staff.RoleDeveloper}}
@@ -145,7 +149,7 @@ func TestAdvisoryEmbargo(t *testing.T) {
 	reports := intake.NewService(st, intake.DefaultChecks, intake.DefaultLimits, intake.RateLimit{}, clock)
 	handling := cases.NewService(st, clock)
 	sched, _ := release.ParseSchedule(release.DefaultRule, false, now)
-	svc := release.NewService(st, handling, sched, clock)
+	svc := release.NewService(st, handling, st, sched, clock)
 	handling.UseReleases(svc)
 	rm := release.Manager{Email: "rm@example.com", Roles: staff.Roles{staff.RoleReleaseManager}}
 	up, _ := svc.Upcoming(ctx, 1)
@@ -184,5 +188,131 @@ func TestAdvisoryEmbargo(t *testing.T) {
 	}
 	if list, _, _ := svc.PublicList(ctx); len(list) != 1 {
 		t.Errorf("the public list after release: %d", len(list))
+	}
+}
+
+// TestCumulativeUpdates: each published release records one update per
+// version a product moves to, carrying the earlier ones forward; the
+// version it brings becomes a product version; approval refuses a build
+// that would collide with one already published or approved before.
+func TestCumulativeUpdates(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "patchday.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	e := audit.New(audit.System, now, "setup", "", "")
+	reports := intake.NewService(st, intake.DefaultChecks, intake.DefaultLimits, intake.RateLimit{}, clock)
+	handling := cases.NewService(st, clock)
+	sched, _ := release.ParseSchedule(release.DefaultRule, false, now)
+	svc := release.NewService(st, handling, st, sched, clock)
+	handling.UseReleases(svc)
+	rm := release.Manager{Email: "rm@example.com", Roles: staff.Roles{staff.RoleReleaseManager}}
+	gw := product.Product{Name: "Gateway", Vendor: "Example", Scheme: product.SchemeSemver}
+	st.CreateProduct(ctx, &gw, e)
+	dev := staff.User{Email: "dev@example.com", Roles: staff.Roles{staff.RoleDeveloper}, PasswordHash: "x"}
+	st.CreateUser(ctx, &dev, e)
+	version := func(name string) int64 {
+		vs, _ := st.ListVersions(ctx)
+		for _, v := range vs {
+			if v.Version == name {
+				return v.ID
+			}
+		}
+		v := product.Version{ProductID: gw.ID, Version: name}
+		if err := st.AddVersion(ctx, &v, e); err != nil {
+			t.Fatal(err)
+		}
+		return v.ID
+	}
+	// shipCase is a scheduled case rated High whose fix of one version
+	// brings another, built as sha.
+	shipCase := func(from, brings, sha string) string {
+		ref := scheduledCase(t, st, reports, now)
+		c, _ := st.CaseByRef(ctx, ref)
+		v := version(from)
+		if err := st.SetTriage(ctx, c.ID, cases.Assessment{CVSSRating: "High", Affected: []int64{v}}, e); err != nil {
+			t.Fatal(err)
+		}
+		f := fixes.Fix{CaseID: c.ID, VersionID: v, Brings: brings, SourceRef: "git:1", AuthorID: dev.ID, Author: dev.Email, CreatedAt: now,
+			Payload: intake.Attachment{Name: "gw-" + brings + ".tar.zst", SHA256: sha, Size: 10}}
+		if err := st.AddFix(ctx, &f, e); err != nil {
+			t.Fatal(err)
+		}
+		return ref
+	}
+	trains, _ := svc.Upcoming(ctx, 4)
+	ship := func(r release.Release, refs ...string) error {
+		for _, ref := range refs {
+			if err := svc.Assign(ctx, rm, r.ID, ref); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return svc.Approve(ctx, rm, r.ID)
+	}
+	publish := func(r release.Release) []release.Update {
+		now = r.At
+		if _, err := svc.Publish(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r, _ = st.ReleaseByID(ctx, r.ID)
+		us, err := svc.Updates(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return us
+	}
+
+	a := shipCase("2.4.1", "2.4.2", "aa")
+	if err := ship(trains[0], a); err != nil {
+		t.Fatal(err)
+	}
+	dec := publish(trains[0])
+	if len(dec) != 1 || dec[0].Brings != "2.4.2" || strings.Join(dec[0].AppliesTo, ",") != "2.4.1" || dec[0].Payload.SHA256 != "aa" ||
+		dec[0].ReleaseID != trains[0].ID || dec[0].ID == 0 {
+		t.Fatalf("December's updates: %+v", dec)
+	}
+
+	// January: a fix of 2.4.2, which now exists because December brought it.
+	b := shipCase("2.4.2", "2.4.3", "bb")
+	planned, err := svc.Updates(ctx, trains[1])
+	if err != nil || len(planned) != 0 {
+		t.Errorf("an unassigned release plans %+v, %v", planned, err)
+	}
+	if err := ship(trains[1], b); err != nil {
+		t.Fatal(err)
+	}
+	jan := publish(trains[1])
+	want := release.Update{ID: jan[0].ID, ReleaseID: trains[1].ID, ProductID: gw.ID, Product: "Gateway", Brings: "2.4.3",
+		AppliesTo: []string{"2.4.1", "2.4.2"}, Classification: release.Security, Severity: "High", Cases: []string{a, b},
+		Supersedes: []release.Superseded{{ID: dec[0].ID, Brings: "2.4.2"}}, CreatedAt: trains[1].At,
+		Payload: intake.Attachment{Name: "gw-2.4.3.tar.zst", SHA256: "bb", Size: 10}}
+	if len(jan) != 1 || !cmp.Equal(want, jan[0]) {
+		t.Errorf("January's update (-want +got):\n%s", cmp.Diff([]release.Update{want}, jan))
+	}
+
+	// February: a build claiming 2.4.3 again is refused at approval.
+	c := shipCase("2.4.2", "2.4.3", "cc")
+	if err := ship(trains[2], c); !errors.Is(err, patchday.ErrConflict) || !strings.Contains(err.Error(), "does not come after 2.4.3") {
+		t.Errorf("approving a build of a version already published: %v", err)
+	}
+	// The release manager takes it out and ships another fix instead;
+	// March cannot claim what February, approved first, will bring.
+	if err := svc.Unassign(ctx, rm, trains[2].ID, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Unassign(ctx, rm, trains[2].ID, c); !errors.Is(err, patchday.ErrNotFound) {
+		t.Errorf("taking out a case twice: %v", err)
+	}
+	d := shipCase("2.4.3", "2.4.4", "dd")
+	if err := ship(trains[2], d); err != nil {
+		t.Fatal(err)
+	}
+	ee := shipCase("2.4.3", "2.4.4", "ee")
+	if err := ship(trains[3], ee); !errors.Is(err, patchday.ErrConflict) || !strings.Contains(err.Error(), "does not come after 2.4.4, which an earlier release brings") {
+		t.Errorf("approving a build colliding with an earlier approved release: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/advisory"
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/cvss"
 	"github.com/patchday/patchday/internal/cwe"
 	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
@@ -61,7 +62,7 @@ func (s *Server) build(r *http.Request, d release.Draft, rel release.Release) (a
 		if err != nil {
 			return a, err
 		}
-		if ratingRank[t.CVSSRating] > ratingRank[a.CVSSRating] {
+		if cvss.Rank(t.CVSSRating) > cvss.Rank(a.CVSSRating) {
 			a.CVSSVector, a.CVSSVersion, a.CVSSScore, a.CVSSRating = t.CVSSVector, t.CVSSVersion, t.CVSSScore, t.CVSSRating
 			if t.CWE != 0 {
 				a.CWE = t.CWE

@@ -11,15 +11,13 @@ import (
 
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/cvss"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/staff"
 )
 
 // Releases: the staff planning page and the public calendar.
-
-// ratingRank orders CVSS ratings from worst.
-var ratingRank = map[string]int{"Critical": 5, "High": 4, "Medium": 3, "Low": 2, "None": 1}
 
 type releaseRow struct {
 	release.Release
@@ -53,7 +51,7 @@ func (s *Server) describe(r *http.Request, rel release.Release, byID map[int64]i
 				row.Products = append(row.Products, n)
 			}
 		}
-		if ratingRank[t.CVSSRating] > ratingRank[row.Highest] {
+		if cvss.Rank(t.CVSSRating) > cvss.Rank(row.Highest) {
 			row.Highest = t.CVSSRating
 		}
 	}
@@ -110,10 +108,18 @@ func (s *Server) releaseRows(r *http.Request) ([]releaseRow, []intake.Case, erro
 
 type releasesPage struct {
 	Advisories map[int64][]release.Draft // by release id
+	Updates    map[int64]releaseUpdates  // by release id
 	Rows       []releaseRow
 	Ready      []intake.Case // scheduled cases in no release
 	CanManage  bool
 	Rule       string
+}
+
+// releaseUpdates is what a release hands the catalog, or why it cannot
+// be worked out (approval is refused until that is resolved).
+type releaseUpdates struct {
+	List    []release.Update
+	Problem string
 }
 
 func (s *Server) releasesPage(w http.ResponseWriter, r *http.Request) error {
@@ -126,15 +132,24 @@ func (s *Server) renderReleases(w http.ResponseWriter, r *http.Request, code int
 		return err
 	}
 	advs := map[int64][]release.Draft{}
+	updates := map[int64]releaseUpdates{}
 	for _, row := range rows {
 		ds, err := s.Releases.Advisories(r.Context(), row.ID)
 		if err != nil {
 			return err
 		}
 		advs[row.ID] = ds
+		us, err := s.Releases.Updates(r.Context(), row.Release)
+		if errors.Is(err, patchday.ErrConflict) {
+			updates[row.ID] = releaseUpdates{Problem: patchday.Summary(err)}
+		} else if err != nil {
+			return err
+		} else {
+			updates[row.ID] = releaseUpdates{List: us}
+		}
 	}
 	p.Title = "Releases"
-	p.Data = releasesPage{Rows: rows, Ready: ready, Rule: s.Releases.Schedule().String(), Advisories: advs,
+	p.Data = releasesPage{Rows: rows, Ready: ready, Rule: s.Releases.Schedule().String(), Advisories: advs, Updates: updates,
 		CanManage: userFrom(r.Context()).Roles.Has(staff.RoleReleaseManager)}
 	if m := r.URL.Query().Get("done"); m != "" && p.Flash == "" {
 		p.Flash = m
@@ -148,7 +163,8 @@ func manager(r *http.Request) release.Manager {
 	return release.Manager{Email: u.Email, Roles: u.Roles, From: remote(r)}
 }
 
-// releaseAction handles the planning forms: assign, approve, out of band.
+// releaseAction handles the planning forms: assign, unassign, approve,
+// out of band.
 func (s *Server) releaseAction(w http.ResponseWriter, r *http.Request) error {
 	if err := parseSmallForm(w, r); err != nil {
 		return err
@@ -161,6 +177,9 @@ func (s *Server) releaseAction(w http.ResponseWriter, r *http.Request) error {
 	case "assign":
 		err = s.Releases.Assign(r.Context(), manager(r), id, f.Get("case"))
 		done = "Case " + f.Get("case") + " is in the release."
+	case "unassign":
+		err = s.Releases.Unassign(r.Context(), manager(r), id, f.Get("case"))
+		done = "Case " + f.Get("case") + " is out of the release."
 	case "approve":
 		err = s.Releases.Approve(r.Context(), manager(r), id)
 		done = "The release is approved; it publishes itself at its time."

@@ -98,9 +98,18 @@ func TestReleasePlanningAndCalendarEmbargo(t *testing.T) {
 		t.Fatalf("assign: %d %s", rec.Code, rec.Body)
 	}
 	page := h.do(get("/staff/releases", rm)).Body.String()
-	if !strings.Contains(page, id) || !strings.Contains(page, "highest severity Critical") || !strings.Contains(page, "Approve this release") {
-		t.Errorf("the releases page does not show the April content")
+	if !strings.Contains(page, id) || !strings.Contains(page, "highest severity Critical") || !strings.Contains(page, "Approve this release") ||
+		!strings.Contains(page, "<strong>Gateway 2.4.2</strong> over 2.4.1 · Critical · fixes "+id) {
+		t.Errorf("the releases page does not show the April content and the update it plans:\n%s", page)
 	}
+	// Taken out and put back: the release manager changes their mind.
+	if rec := h.do(post("/staff/releases/unassign", form("case", id), rm)); rec.Code != http.StatusSeeOther {
+		t.Fatalf("unassign: %d %s", rec.Code, rec.Body)
+	}
+	if ids, _ := h.srv.Releases.CaseIDs(t.Context(), april.ID); len(ids) != 0 {
+		t.Errorf("the case is still in the release: %v", ids)
+	}
+	h.do(post("/staff/releases/assign", form("case", id), rm))
 
 	rec := h.do(post("/staff/releases/advisory", url.Values{"release": rid["release"], "cases": {id}, "title": {"Heap overflow in Gateway"},
 		"summary": {"A long header overflows a buffer; an attacker can run code."}, "cves": {"CVE-2026-10001"}, "workaround": {"Cap headers at 8 KB at the proxy."}}, rm))

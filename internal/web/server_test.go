@@ -69,7 +69,7 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	releases := release.NewService(db, handling, sched, clk.Now)
+	releases := release.NewService(db, handling, db, sched, clk.Now)
 	handling.UseReleases(releases)
 	handling.OnMoved(func(ctx context.Context, c intake.Case, m cases.Move) {
 		if m.To == cases.Verifying {

@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/release"
 )
@@ -88,6 +90,38 @@ func (s *Store) AssignCase(ctx context.Context, releaseID, caseID int64, e audit
 	})
 }
 
+// RemoveCase takes a case out of a release and out of its advisory; an
+// advisory left without cases goes too (it was never published: only
+// unapproved releases change).
+func (s *Store) RemoveCase(ctx context.Context, releaseID, caseID int64, e audit.Entry) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		res, err := tx.Exec(ctx, "DELETE FROM release_cases WHERE release_id = $1 AND case_id = $2", releaseID, caseID)
+		if err != nil {
+			return mapErr(err, "")
+		}
+		if res.RowsAffected() == 0 {
+			return patchday.Errorf(patchday.ErrNotFound, "the case is not in this release")
+		}
+		// A case is in one advisory at most; one left without cases goes.
+		var adv int64
+		err = tx.QueryRow(ctx, `SELECT ac.advisory_id FROM advisory_cases ac JOIN advisories a ON a.id = ac.advisory_id
+			WHERE ac.case_id = $1 AND a.release_id = $2`, caseID, releaseID).Scan(&adv)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return mapErr(err, "")
+		}
+		if err == nil {
+			if _, err := tx.Exec(ctx, "DELETE FROM advisory_cases WHERE advisory_id = $1 AND case_id = $2", adv, caseID); err != nil {
+				return mapErr(err, "")
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM advisories WHERE id = $1
+				AND NOT EXISTS (SELECT 1 FROM advisory_cases WHERE advisory_id = $1)`, adv); err != nil {
+				return mapErr(err, "")
+			}
+		}
+		return appendAudit(ctx, tx, e)
+	})
+}
+
 // ReleaseCases returns the ids of a release's cases.
 func (s *Store) ReleaseCases(ctx context.Context, releaseID int64) ([]int64, error) {
 	rows, err := s.pool.Query(ctx, "SELECT case_id FROM release_cases WHERE release_id = $1 ORDER BY case_id", releaseID)
@@ -120,21 +154,4 @@ func (s *Store) ApproveRelease(ctx context.Context, id int64, by string, at time
 		}
 		return appendAudit(ctx, tx, e)
 	})
-}
-
-// MarkPublished marks a release published, once.
-func (s *Store) MarkPublished(ctx context.Context, id int64, at time.Time, e audit.Entry) (bool, error) {
-	done := false
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, "UPDATE releases SET published_at = $1 WHERE id = $2 AND published_at IS NULL", ts(at), id)
-		if err != nil {
-			return mapErr(err, "")
-		}
-		if tag.RowsAffected() == 0 {
-			return nil
-		}
-		done = true
-		return appendAudit(ctx, tx, e)
-	})
-	return done, err
 }

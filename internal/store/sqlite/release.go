@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
+	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/release"
 )
@@ -88,6 +90,40 @@ func (s *Store) AssignCase(ctx context.Context, releaseID, caseID int64, e audit
 	})
 }
 
+// RemoveCase takes a case out of a release and out of its advisory; an
+// advisory left without cases goes too (it was never published: only
+// unapproved releases change).
+func (s *Store) RemoveCase(ctx context.Context, releaseID, caseID int64, e audit.Entry) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM release_cases WHERE release_id = ? AND case_id = ?", releaseID, caseID)
+		if err != nil {
+			return mapErr(err, "")
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return patchday.Errorf(patchday.ErrNotFound, "the case is not in this release")
+		}
+		// A case is in one advisory at most; one left without cases goes.
+		var adv int64
+		err = tx.QueryRowContext(ctx, `SELECT ac.advisory_id FROM advisory_cases ac JOIN advisories a ON a.id = ac.advisory_id
+			WHERE ac.case_id = ? AND a.release_id = ?`, caseID, releaseID).Scan(&adv)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return mapErr(err, "")
+		}
+		if err == nil {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM advisory_cases WHERE advisory_id = ? AND case_id = ?", adv, caseID); err != nil {
+				return mapErr(err, "")
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM advisories WHERE id = ?
+				AND NOT EXISTS (SELECT 1 FROM advisory_cases WHERE advisory_id = ?)`, adv, adv); err != nil {
+				return mapErr(err, "")
+			}
+		}
+		return appendAudit(ctx, tx, e)
+	})
+}
+
 // ReleaseCases returns the ids of a release's cases.
 func (s *Store) ReleaseCases(ctx context.Context, releaseID int64) ([]int64, error) {
 	rows, err := s.read.QueryContext(ctx, "SELECT case_id FROM release_cases WHERE release_id = ? ORDER BY case_id", releaseID)
@@ -120,21 +156,4 @@ func (s *Store) ApproveRelease(ctx context.Context, id int64, by string, at time
 		}
 		return appendAudit(ctx, tx, e)
 	})
-}
-
-// MarkPublished marks a release published, once.
-func (s *Store) MarkPublished(ctx context.Context, id int64, at time.Time, e audit.Entry) (bool, error) {
-	done := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE releases SET published_at = ? WHERE id = ? AND published_at IS NULL", ts(at), id)
-		if err != nil {
-			return mapErr(err, "")
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err
-		}
-		done = true
-		return appendAudit(ctx, tx, e)
-	})
-	return done, err
 }

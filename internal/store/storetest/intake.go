@@ -391,14 +391,25 @@ func testReleases(t *testing.T, s store.Store, _ Harness) {
 	if len(due) != 1 || due[0].ID != train.ID || due[0].ApprovedBy != "rm@example.com" {
 		t.Fatalf("DueReleases at its time: %+v", due)
 	}
-	// Several servers publish at once: exactly one does.
+	gw := product.Product{Name: "Gateway", Vendor: "Example", Scheme: product.SchemeSemver}
+	if err := s.CreateProduct(ctx, &gw, entry("product.create", "Gateway")); err != nil {
+		t.Fatal(err)
+	}
+	update := func() []release.Update {
+		return []release.Update{{ProductID: gw.ID, Product: "Gateway", Brings: "2.4.3", AppliesTo: []string{"2.4.1", "2.4.2"},
+			Classification: release.Security, Severity: "High", Cases: []string{"PD-2026-0001", "PD-2026-0007"},
+			Supersedes: []release.Superseded{{ID: 41, Brings: "2.4.2"}}, CreatedAt: at,
+			Payload: intake.Attachment{Name: "gw-2.4.3.tar.zst", ContentType: "application/zstd", SHA256: "ab", Size: 1234}}}
+	}
+	// Several servers publish at once: exactly one does, and its updates
+	// are recorded once.
 	var wg sync.WaitGroup
 	won := make([]bool, 6)
 	for i := range won {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := s.MarkPublished(ctx, train.ID, at, entry("release.publish", "x"))
+			ok, err := s.MarkPublished(ctx, train.ID, at, update(), entry("release.publish", "x"))
 			if err != nil {
 				t.Errorf("MarkPublished: %v", err)
 			}
@@ -417,6 +428,30 @@ func testReleases(t *testing.T, s store.Store, _ Harness) {
 	}
 	if due, _ := s.DueReleases(ctx, at.Add(time.Hour)); len(due) != 0 {
 		t.Errorf("a published release is still due: %+v", due)
+	}
+	all, err := s.ListUpdates(ctx)
+	if err != nil || len(all) != 1 {
+		t.Fatalf("ListUpdates: %+v, %v", all, err)
+	}
+	want := update()[0]
+	want.ID, want.ReleaseID = all[0].ID, train.ID
+	if diff := cmp.Diff(want, all[0]); diff != "" {
+		t.Errorf("the recorded update (-want +got):\n%s", diff)
+	}
+	if us, _ := s.ReleaseUpdates(ctx, train.ID); len(us) != 1 {
+		t.Errorf("ReleaseUpdates: %+v", us)
+	}
+	if vs, _ := s.ListVersions(ctx); len(vs) != 1 || vs[0].Version != "2.4.3" || vs[0].ProductID != gw.ID {
+		t.Errorf("the version an update brings is not a product version once published: %+v", vs)
+	}
+	// One version is one build: another release bringing the same
+	// version is refused, and is not published.
+	wantKind(t, "a version published twice", func() error {
+		_, err := s.MarkPublished(ctx, oob.ID, at, update(), entry("release.publish", "x"))
+		return err
+	}(), patchday.ErrConflict)
+	if r, _ := s.ReleaseByID(ctx, oob.ID); r.Published() {
+		t.Errorf("a release whose updates were refused is published")
 	}
 }
 
@@ -462,6 +497,31 @@ func testAdvisories(t *testing.T, s store.Store, _ Harness) {
 	}
 	if all, _ := s.ListAdvisories(ctx); len(all) != 2 || all[0].Ref != "PDSA-2026-0002" {
 		t.Errorf("ListAdvisories: %+v", all)
+	}
+	// Taking cases out of the release takes them out of its advisory,
+	// and the advisory with its last one.
+	for _, id := range ids {
+		if err := s.AssignCase(ctx, r.ID, id, entry("release.assign", "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RemoveCase(ctx, r.ID, ids[0], entry("release.unassign", "x")); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, "removing a case not in the release", s.RemoveCase(ctx, r.ID, ids[0], entry("release.unassign", "x")), patchday.ErrNotFound)
+	if got, _ := s.AdvisoryByRef(ctx, d.Ref); !cmp.Equal(got.CaseIDs, ids[1:]) {
+		t.Errorf("the advisory after one case left: %+v", got)
+	}
+	if err := s.RemoveCase(ctx, r.ID, ids[1], entry("release.unassign", "x")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.AdvisoryByRef(ctx, d.Ref)
+	wantKind(t, "an advisory without cases", err, patchday.ErrNotFound)
+	if got, err := s.AdvisoryByRef(ctx, next.Ref); err != nil || got.Ref != next.Ref {
+		t.Errorf("another advisory of the release went too: %v", err)
+	}
+	if left, _ := s.ReleaseCases(ctx, r.ID); len(left) != 0 {
+		t.Errorf("cases left in the release: %v", left)
 	}
 }
 
