@@ -82,6 +82,17 @@ type Draft struct {
 	CaseIDs    []int64
 	CreatedBy  string
 	CreatedAt  time.Time
+	// Revisions are the corrections after publication, oldest first;
+	// the publication itself is revision 1.
+	Revisions []Revision
+}
+
+// Revision is one correction of a published advisory.
+type Revision struct {
+	Number  int // 2, 3, …
+	Summary string
+	By      string
+	At      time.Time
 }
 
 // AdvisoryStore keeps advisories.
@@ -90,6 +101,9 @@ type AdvisoryStore interface {
 	// its cases (a case in another advisory is patchday.ErrConflict).
 	CreateAdvisory(ctx context.Context, d *Draft, year int, e audit.Entry) error
 	AdvisoryByRef(ctx context.Context, ref string) (Draft, error)
+	// UpdateAdvisory stores d's title, summary, CVE ids and workaround;
+	// with rev, as a new revision numbered after the last (set in rev).
+	UpdateAdvisory(ctx context.Context, d Draft, rev *Revision, e audit.Entry) error
 	// ReleaseAdvisories returns a release's advisories.
 	ReleaseAdvisories(ctx context.Context, releaseID int64) ([]Draft, error)
 	// ListAdvisories returns every advisory, newest first.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"sort"
@@ -18,6 +19,7 @@ import (
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/release"
+	"github.com/patchday/patchday/internal/staff"
 )
 
 // build assembles the public record of an advisory from what it says and
@@ -147,6 +149,9 @@ func (s *Server) build(r *http.Request, d release.Draft, rel release.Release) (a
 		when = rel.At
 	}
 	a.Revisions = []advisory.Revision{{Number: "1", Date: when, Summary: "Initial release"}}
+	for _, rv := range d.Revisions {
+		a.Revisions = append(a.Revisions, advisory.Revision{Number: strconv.Itoa(rv.Number), Date: rv.At, Summary: rv.Summary})
+	}
 	return a, nil
 }
 
@@ -358,4 +363,67 @@ func slicesContains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// staffAdvisory is an advisory on the staff page.
+type staffAdvisory struct {
+	release.Draft
+	Release       release.Release
+	CVEText       string
+	Current, Next int // revision numbers
+}
+
+type staffAdvisoriesPage struct {
+	Advisories []staffAdvisory
+	CanManage  bool
+	Open       string // the advisory whose form shows a problem
+}
+
+// staffAdvisories lists every advisory, embargoed ones included, with
+// forms to edit drafts and publish corrections.
+func (s *Server) staffAdvisories(w http.ResponseWriter, r *http.Request) error {
+	return s.renderStaffAdvisories(w, r, http.StatusOK, page{}, "")
+}
+
+func (s *Server) renderStaffAdvisories(w http.ResponseWriter, r *http.Request, code int, p page, open string) error {
+	ds, rels, err := s.Releases.AllAdvisories(r.Context())
+	if err != nil {
+		return err
+	}
+	v := staffAdvisoriesPage{CanManage: userFrom(r.Context()).Roles.Has(staff.RoleReleaseManager), Open: open}
+	for _, d := range ds {
+		cur := 1
+		if n := len(d.Revisions); n > 0 {
+			cur = d.Revisions[n-1].Number
+		}
+		v.Advisories = append(v.Advisories, staffAdvisory{Draft: d, Release: rels[d.ReleaseID], CVEText: strings.Join(d.CVEs, ", "),
+			Current: cur, Next: cur + 1})
+	}
+	p.Title, p.Data = "Advisories", v
+	if m := r.URL.Query().Get("done"); m != "" && p.Flash == "" {
+		p.Flash = m
+	}
+	s.render(w, r, code, "staff-advisories.html", p)
+	return nil
+}
+
+// editAdvisory saves a draft or publishes a correction.
+func (s *Server) editAdvisory(w http.ResponseWriter, r *http.Request) error {
+	if err := parseSmallForm(w, r); err != nil {
+		return err
+	}
+	f := r.PostForm
+	ref := r.PathValue("id")
+	d, err := s.Releases.Edit(r.Context(), manager(r), ref, f.Get("title"), f.Get("summary"), f.Get("cves"), f.Get("workaround"), f.Get("change"))
+	if errors.Is(err, patchday.ErrInvalid) || errors.Is(err, patchday.ErrConflict) || errors.Is(err, patchday.ErrNotFound) {
+		return s.renderStaffAdvisories(w, r, status(err), page{Flash: patchday.Summary(err), Fields: patchday.FieldErrors(err)}, strings.ToUpper(ref))
+	} else if err != nil {
+		return err
+	}
+	done := d.Ref + " is saved."
+	if n := len(d.Revisions); n > 0 {
+		done = fmt.Sprintf("%s revision %d is published.", d.Ref, d.Revisions[n-1].Number)
+	}
+	http.Redirect(w, r, "/staff/advisories?done="+urlQuery(done)+"#advisory-"+d.Ref, http.StatusSeeOther)
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
@@ -259,6 +260,77 @@ func TestCSAFProvider(t *testing.T) {
 	ring, _ := openpgp.ReadArmoredKeyRing(bytes.NewReader(key.PublicArmored()))
 	if _, err := openpgp.CheckArmoredDetachedSignature(ring, bytes.NewReader(doc), bytes.NewReader(sig), nil); err != nil {
 		t.Errorf("the .asc does not verify the document: %v", err)
+	}
+}
+
+// TestAdvisoryRevisions: a draft changes in place; after publication a
+// correction needs a line saying what changed and becomes revision 2 in
+// the page, CSAF, OSV, the feed and the CSAF directory's changes.csv.
+func TestAdvisoryRevisions(t *testing.T) {
+	h := newHarness(t)
+	h.addUser("rm@example.com", "release-manager", "a long enough password")
+	h.addUser("dev@example.com", "developer", "a long enough password")
+	rm := h.signIn("rm@example.com", "a long enough password")
+	dev := h.signIn("dev@example.com", "a long enough password")
+	id, _ := h.report("Heap overflow")
+	h.schedule(id)
+	rels, _ := h.srv.Releases.Upcoming(t.Context(), 2)
+	rel := rels[0]
+	rid := itoa(rel.ID)
+	h.do(post("/staff/releases/assign", url.Values{"release": {rid}, "case": {id}}, rm))
+	h.do(post("/staff/releases/advisory", url.Values{"release": {rid}, "cases": {id}, "title": {"Heap overflow"}, "summary": {"Overflow."}}, rm))
+	edit := func(session string, v url.Values) *httptest.ResponseRecorder {
+		return h.do(post("/staff/advisories/PDSA-2026-0001", v, session))
+	}
+	text := url.Values{"title": {"Heap overflow in the header parser"}, "summary": {"Overflow."}, "cves": {"CVE-2026-10001"}}
+	if rec := edit(dev, text); rec.Code != 403 {
+		t.Errorf("a developer editing an advisory: %d", rec.Code)
+	}
+	if rec := edit(rm, text); rec.Code != http.StatusSeeOther {
+		t.Fatalf("editing the draft: %d %s", rec.Code, rec.Body)
+	}
+	if page := h.do(get("/staff/advisories", rm)).Body.String(); !strings.Contains(page, "PDSA-2026-0001: Heap overflow in the header parser") ||
+		!strings.Contains(page, "embargoed") || !strings.Contains(page, "Save the draft") {
+		t.Errorf("the staff advisories page after editing the draft:\n%s", page)
+	}
+	h.do(post("/staff/releases/approve", url.Values{"release": {rid}}, rm))
+	h.clock.Advance(rel.At.Sub(h.clock.Now()))
+	if _, err := h.srv.Releases.Publish(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	published := h.clock.Now()
+	h.clock.Advance(48 * time.Hour)
+	rm = h.signIn("rm@example.com", "a long enough password") // the earlier session has expired
+
+	text.Set("cves", "CVE-2026-10001, CVE-2026-10002")
+	rec := edit(rm, text)
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "say in a line what this revision changes") {
+		t.Errorf("a correction without saying what changed: %d", rec.Code)
+	}
+	if d, _, _ := h.srv.Releases.Public(t.Context(), "PDSA-2026-0001"); len(d.CVEs) != 1 {
+		t.Errorf("a refused correction changed the advisory: %+v", d)
+	}
+	text.Set("change", "Added CVE-2026-10002")
+	if rec := edit(rm, text); rec.Code != http.StatusSeeOther || !strings.Contains(rec.Header().Get("Location"), "revision+2+is+published") {
+		t.Fatalf("the correction: %d %s", rec.Code, rec.Header().Get("Location"))
+	}
+	if rec := edit(rm, text); rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "nothing changed") {
+		t.Errorf("a revision changing nothing: %d", rec.Code)
+	}
+	revised := h.clock.Now().UTC().Format(time.RFC3339)
+	for path, want := range map[string][]string{
+		"/advisories/PDSA-2026-0001":           {"CVE-2026-10002", "Added CVE-2026-10002", "Initial release"},
+		"/advisories/PDSA-2026-0001/csaf.json": {`"version": "2"`, `"summary": "Added CVE-2026-10002"`, `"current_release_date": "` + revised, `"initial_release_date": "` + published.UTC().Format(time.RFC3339)},
+		"/advisories/PDSA-2026-0001/osv.json":  {`"modified": "` + revised, "CVE-2026-10002"},
+		"/feed.atom":                           {"<updated>" + revised},
+		"/.well-known/csaf/white/changes.csv":  {`"2026/pdsa-2026-0001.json","` + revised},
+	} {
+		body := h.do(get(path, "")).Body.String()
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s after the correction lacks %s:\n%.1500s", path, w, body)
+			}
+		}
 	}
 }
 

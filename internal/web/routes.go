@@ -98,6 +98,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /staff/releases", s.staffPage("", s.releasesPage))
 	mux.Handle("POST /staff/releases/advisory", s.staffPage(staff.RoleReleaseManager, s.writeAdvisory))
 	mux.Handle("POST /staff/releases/{action}", s.staffPage(staff.RoleReleaseManager, s.releaseAction))
+	mux.Handle("GET /staff/advisories", s.staffPage("", s.staffAdvisories))
+	mux.Handle("POST /staff/advisories/{id}", s.staffPage(staff.RoleReleaseManager, s.editAdvisory))
 	mux.Handle("GET /staff/products", s.staffPage("", s.productsPage))
 	mux.Handle("POST /staff/products", s.staffPage(staffRoleProducts, s.addProduct))
 	mux.Handle("POST /staff/products/versions", s.staffPage(staffRoleProducts, s.addVersion))

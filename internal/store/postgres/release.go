@@ -113,6 +113,10 @@ func (s *Store) RemoveCase(ctx context.Context, releaseID, caseID int64, e audit
 			if _, err := tx.Exec(ctx, "DELETE FROM advisory_cases WHERE advisory_id = $1 AND case_id = $2", adv, caseID); err != nil {
 				return mapErr(err, "")
 			}
+			if _, err := tx.Exec(ctx, `DELETE FROM advisory_revisions WHERE advisory_id = $1
+				AND NOT EXISTS (SELECT 1 FROM advisory_cases WHERE advisory_id = $1)`, adv); err != nil {
+				return mapErr(err, "")
+			}
 			if _, err := tx.Exec(ctx, `DELETE FROM advisories WHERE id = $1
 				AND NOT EXISTS (SELECT 1 FROM advisory_cases WHERE advisory_id = $1)`, adv); err != nil {
 				return mapErr(err, "")

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 
+	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/advisory"
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/release"
@@ -68,6 +69,9 @@ func (s *Store) drafts(ctx context.Context, where string, args ...any) ([]releas
 			return nil, err
 		}
 		out[i].CaseIDs = ids
+		if out[i].Revisions, err = s.revisions(ctx, out[i].ID); err != nil {
+			return nil, err
+		}
 	}
 	if out == nil {
 		out = []release.Draft{}
@@ -112,4 +116,50 @@ func (s *Store) ReleaseAdvisories(ctx context.Context, releaseID int64) ([]relea
 // ListAdvisories returns every advisory, newest first.
 func (s *Store) ListAdvisories(ctx context.Context) ([]release.Draft, error) {
 	return s.drafts(ctx, "ORDER BY id DESC")
+}
+
+// UpdateAdvisory changes what an advisory says, as a new revision if rev
+// is given.
+func (s *Store) UpdateAdvisory(ctx context.Context, d release.Draft, rev *release.Revision, e audit.Entry) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE advisories SET title = ?, summary = ?, cves = ?, workaround = ? WHERE id = ?",
+			d.Title, d.Summary, names(d.CVEs), d.Workaround, d.ID)
+		if err != nil {
+			return mapErr(err, "")
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return patchday.Errorf(patchday.ErrNotFound, "there is no advisory %s", d.Ref)
+		}
+		if rev != nil {
+			err := tx.QueryRowContext(ctx, `INSERT INTO advisory_revisions (advisory_id, number, summary, by_whom, at)
+				SELECT ?, COALESCE(MAX(number), 1) + 1, ?, ?, ? FROM advisory_revisions WHERE advisory_id = ? RETURNING number`,
+				d.ID, rev.Summary, rev.By, ts(rev.At), d.ID).Scan(&rev.Number)
+			if err != nil {
+				return mapErr(err, "someone revised the advisory at the same moment; reload it and try again")
+			}
+		}
+		return appendAudit(ctx, tx, e)
+	})
+}
+
+// revisions returns an advisory's corrections, oldest first.
+func (s *Store) revisions(ctx context.Context, advisoryID int64) ([]release.Revision, error) {
+	rows, err := s.read.QueryContext(ctx, "SELECT number, summary, by_whom, at FROM advisory_revisions WHERE advisory_id = ? ORDER BY number", advisoryID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []release.Revision
+	for rows.Next() {
+		var r release.Revision
+		var at int64
+		if err := rows.Scan(&r.Number, &r.Summary, &r.By, &at); err != nil {
+			return nil, err
+		}
+		r.At = fromTS(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }

@@ -115,6 +115,10 @@ func (s *Store) RemoveCase(ctx context.Context, releaseID, caseID int64, e audit
 			if _, err := tx.ExecContext(ctx, "DELETE FROM advisory_cases WHERE advisory_id = ? AND case_id = ?", adv, caseID); err != nil {
 				return mapErr(err, "")
 			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM advisory_revisions WHERE advisory_id = ?
+				AND NOT EXISTS (SELECT 1 FROM advisory_cases WHERE advisory_id = ?)`, adv, adv); err != nil {
+				return mapErr(err, "")
+			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM advisories WHERE id = ?
 				AND NOT EXISTS (SELECT 1 FROM advisory_cases WHERE advisory_id = ?)`, adv, adv); err != nil {
 				return mapErr(err, "")

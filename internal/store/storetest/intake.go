@@ -498,6 +498,27 @@ func testAdvisories(t *testing.T, s store.Store, _ Harness) {
 	if all, _ := s.ListAdvisories(ctx); len(all) != 2 || all[0].Ref != "PDSA-2026-0002" {
 		t.Errorf("ListAdvisories: %+v", all)
 	}
+	// Corrections: in place, or as numbered revisions.
+	d.Title, d.CVEs = "Heap overflow in Gateway's header parser", []string{"CVE-2026-10001", "CVE-2026-10002"}
+	if err := s.UpdateAdvisory(ctx, d, nil, entry("advisory.edit", "x")); err != nil {
+		t.Fatal(err)
+	}
+	for i, what := range []string{"Added CVE-2026-10002", "Corrected the title"} {
+		rev := release.Revision{Summary: what, By: "rm@example.com", At: t0.Add(time.Duration(i+1) * time.Hour)}
+		if err := s.UpdateAdvisory(ctx, d, &rev, entry("advisory.revise", "x")); err != nil || rev.Number != i+2 {
+			t.Fatalf("revision %d: number %d, %v", i+2, rev.Number, err)
+		}
+	}
+	got, _ = s.AdvisoryByRef(ctx, d.Ref)
+	if got.Title != d.Title || len(got.CVEs) != 2 || len(got.Revisions) != 2 || got.Revisions[1] != (release.Revision{Number: 3,
+		Summary: "Corrected the title", By: "rm@example.com", At: t0.Add(2 * time.Hour)}) {
+		t.Errorf("after corrections: %+v", got)
+	}
+	missing := d
+	missing.ID = 9999
+	wantKind(t, "updating a missing advisory", s.UpdateAdvisory(ctx, missing, nil, entry("advisory.edit", "x")), patchday.ErrNotFound)
+	d = got
+
 	// Taking cases out of the release takes them out of its advisory,
 	// and the advisory with its last one.
 	for _, id := range ids {
