@@ -157,6 +157,25 @@ func (s *Service) Unassign(ctx context.Context, m Manager, releaseID int64, ref 
 	return nil
 }
 
+// LastPublished returns up to n of the latest published releases, newest
+// first, from the last year.
+func (s *Service) LastPublished(ctx context.Context, n int) ([]Release, error) {
+	all, err := s.store.ListReleases(ctx, s.now().UTC().AddDate(-1, 0, 0))
+	if err != nil {
+		return nil, err
+	}
+	var out []Release
+	for i := len(all) - 1; i >= 0 && len(out) < n; i-- {
+		if all[i].Published() {
+			out = append(out, all[i])
+		}
+	}
+	return out, nil
+}
+
+// ByID returns one release.
+func (s *Service) ByID(ctx context.Context, id int64) (Release, error) { return s.release(ctx, id) }
+
 func (s *Service) release(ctx context.Context, id int64) (Release, error) {
 	r, err := s.store.ReleaseByID(ctx, id)
 	if errors.Is(err, patchday.ErrNotFound) {

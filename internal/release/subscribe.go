@@ -43,6 +43,10 @@ type SubscriberStore interface {
 	// (not those who unsubscribed since); MarkDelivered records one sent.
 	Undelivered(ctx context.Context, releaseID int64, kind string) ([]Subscriber, error)
 	MarkDelivered(ctx context.Context, releaseID int64, kind string, subscriberID int64, at time.Time) error
+	// Owing returns the releases whose notification of kind is still
+	// owed to a subscriber, however old: a relay down for days delays
+	// a bulletin, it does not drop it.
+	Owing(ctx context.Context, kind string) ([]int64, error)
 }
 
 // Prefixes of the confirmation and unsubscribe links' tokens.
@@ -174,4 +178,10 @@ func (s *Subscriptions) Notify(ctx context.Context, releaseID int64, kind, subje
 		sent++
 	}
 	return sent, nil
+}
+
+// Owing returns the releases whose notification of kind is still owed to
+// someone.
+func (s *Subscriptions) Owing(ctx context.Context, kind string) ([]int64, error) {
+	return s.store.Owing(ctx, kind)
 }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/release"
 )
 
 // Subscriptions, advance notices and bulletins.
@@ -50,7 +52,26 @@ func (s *Server) SendNotifications(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	rows, _, err := s.releaseRows(r)
+	rels, err := s.Releases.Upcoming(ctx, 3)
+	if err != nil {
+		return 0, err
+	}
+	// Bulletins still owed from older releases (the relay was down for
+	// longer than the coming releases reach back) are sent too.
+	owing, err := s.Subscriptions.Owing(ctx, "bulletin")
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range owing {
+		if !slices.ContainsFunc(rels, func(x release.Release) bool { return x.ID == id }) {
+			old, err := s.Releases.ByID(ctx, id)
+			if err != nil {
+				return 0, err
+			}
+			rels = append(rels, old)
+		}
+	}
+	rows, _, err := s.rowsOf(r, rels)
 	if err != nil {
 		return 0, err
 	}
@@ -108,7 +129,22 @@ type bulletin struct {
 // publicReleases is the page form of the notices and bulletins: what is
 // announced for the coming releases, and what the last ones fixed.
 func (s *Server) publicReleases(w http.ResponseWriter, r *http.Request) error {
-	rows, _, err := s.releaseRows(r)
+	rels, err := s.Releases.Upcoming(r.Context(), 3)
+	if err != nil {
+		return err
+	}
+	// The bulletins of the last three releases stay up, however long ago.
+	last, err := s.Releases.LastPublished(r.Context(), 3)
+	if err != nil {
+		return err
+	}
+	for _, x := range last {
+		if !slices.ContainsFunc(rels, func(y release.Release) bool { return y.ID == x.ID }) {
+			rels = append(rels, x)
+		}
+	}
+	slices.SortFunc(rels, func(a, b release.Release) int { return a.At.Compare(b.At) })
+	rows, _, err := s.rowsOf(r, rels)
 	if err != nil {
 		return err
 	}

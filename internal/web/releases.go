@@ -64,6 +64,11 @@ func (s *Server) releaseRows(r *http.Request) ([]releaseRow, []intake.Case, erro
 	if err != nil {
 		return nil, nil, err
 	}
+	return s.rowsOf(r, rels)
+}
+
+// rowsOf describes releases, and lists the scheduled cases in none.
+func (s *Server) rowsOf(r *http.Request, rels []release.Release) ([]releaseRow, []intake.Case, error) {
 	all, err := s.Intake.List(r.Context())
 	if err != nil {
 		return nil, nil, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -339,9 +340,15 @@ func sha256hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-type memoryMail struct{ sent []string }
+type memoryMail struct {
+	sent []string
+	down bool // the relay refuses everything
+}
 
 func (m *memoryMail) Send(_ context.Context, to, _, subject, text string) error {
+	if m.down {
+		return errors.New("421 relay unavailable")
+	}
 	m.sent = append(m.sent, to+"|"+subject+"|"+text)
 	return nil
 }
@@ -395,8 +402,16 @@ func TestNoticesAndBulletins(t *testing.T) {
 	}
 	h.clock.Advance(rel.At.Sub(h.clock.Now()))
 	h.srv.Releases.Publish(t.Context())
-	if n, _ := h.srv.SendNotifications(t.Context()); n != 1 {
-		t.Fatalf("bulletin: %d", n)
+	// The relay is down on release day and for three days after: the
+	// bulletin is late, not lost.
+	box.down = true
+	if n, err := h.srv.SendNotifications(t.Context()); n != 0 || err == nil {
+		t.Fatalf("bulletin with the relay down: %d, %v", n, err)
+	}
+	h.clock.Advance(72 * time.Hour)
+	box.down = false
+	if n, err := h.srv.SendNotifications(t.Context()); n != 1 || err != nil {
+		t.Fatalf("bulletin three days late: %d %v", n, err)
 	}
 	bul := box.sent[len(box.sent)-1]
 	if !strings.Contains(bul, "PDSA-2026-0001") || !strings.Contains(bul, "Heap overflow in Gateway") {

@@ -119,3 +119,10 @@ func (s *Store) MarkDelivered(ctx context.Context, releaseID int64, kind string,
 		ts(at), releaseID, kind, subscriberID)
 	return mapErr(err, "")
 }
+
+// Owing returns the releases whose notification of kind some active
+// subscriber has not received.
+func (s *Store) Owing(ctx context.Context, kind string) ([]int64, error) {
+	return s.idList(ctx, `SELECT DISTINCT d.release_id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+		WHERE d.kind = ? AND d.delivered_at IS NULL AND s.unsubscribed_at IS NULL ORDER BY d.release_id`, kind)
+}

@@ -622,6 +622,9 @@ func testSubscribers(t *testing.T, s store.Store, _ Harness) {
 		}
 	}
 	owed("when due", a, b)
+	if ids, err := s.Owing(ctx, "notice"); err != nil || fmt.Sprint(ids) != fmt.Sprint([]int64{r.ID}) {
+		t.Errorf("Owing(notice) when due: %v %v", ids, err)
+	}
 	subscribe("d@example.com", true) // too late for this one
 	if err := s.MarkDelivered(ctx, r.ID, "notice", a, t0); err != nil {
 		t.Fatal(err)
@@ -631,6 +634,9 @@ func testSubscribers(t *testing.T, s store.Store, _ Harness) {
 		t.Fatal(err)
 	}
 	owed("after the other left")
+	if ids, err := s.Owing(ctx, "notice"); err != nil || len(ids) != 0 {
+		t.Errorf("Owing(notice) when nobody is owed it: %v %v", ids, err)
+	}
 	owed2, err := s.Undelivered(ctx, r.ID, "bulletin")
 	if err != nil || len(owed2) != 0 {
 		t.Errorf("the bulletin is owed before it falls due: %+v %v", owed2, err)
