@@ -47,8 +47,8 @@ func TestClocks(t *testing.T) {
 		},
 		{
 			// 14 days after 10:00 CEST is 10:00 CET: 14 days and an hour.
-			name: "final report 14 calendar days after the fix, across the end of summer time",
-			f:    Facts{AwareAt: utc("2026-10-19T08:00:00Z"), MeasureAt: utc("2026-10-20T08:00:00Z")},
+			name:  "final report 14 calendar days after the fix, across the end of summer time",
+			f:     Facts{AwareAt: utc("2026-10-19T08:00:00Z"), MeasureAt: utc("2026-10-20T08:00:00Z")},
 			early: "2026-10-20T08:00:00Z", notified: "2026-10-22T08:00:00Z", final: "2026-11-03T09:00:00Z",
 		},
 		{
