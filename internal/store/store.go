@@ -15,6 +15,7 @@ import (
 
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/cra"
 	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
@@ -32,6 +33,7 @@ type Store interface {
 	fixes.Store
 	release.Store
 	release.SubscriberStore
+	cra.Store
 	// TakeLease gives holder the named lease until the given time if it
 	// is free, expired, or already theirs, and reports whether holder has
 	// it: of several servers, one runs each scheduled job.

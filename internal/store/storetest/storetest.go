@@ -47,6 +47,7 @@ func Run(t *testing.T, h Harness) {
 		{"Fixes", testFixes},
 		{"Jobs", testJobs},
 		{"Releases", testReleases},
+		{"CRAReports", testCRAReports},
 		{"Advisories", testAdvisories},
 		{"Subscribers", testSubscribers},
 	}
