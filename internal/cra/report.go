@@ -182,6 +182,9 @@ func (s *Service) OpenForCase(ctx context.Context, a Actor, caseID int64, aware 
 	if err != nil {
 		return Report{}, err
 	}
+	if c.ProductID == 0 {
+		return Report{}, patchday.Errorf(patchday.ErrConflict, "case %s names no product of ours; set its affected versions first: the report names the product", c.Ref)
+	}
 	r := Report{Kind: ExploitedVulnerability, CaseID: c.ID, ProductID: c.ProductID, AwareAt: aware, Malicious: malicious}
 	if err := s.open(ctx, a, &r, "case:"+c.Ref); err != nil {
 		return Report{}, err
