@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/patchday/patchday/internal/cra"
 	"github.com/patchday/patchday/internal/staff"
 )
 
@@ -178,6 +179,14 @@ type Serve struct {
 	// mail encrypted to it decrypted. Off unless set.
 	PGPKey        string
 	PGPPassphrase string
+	// EU Cyber Resilience Act reporting: the manufacturer and its clocks.
+	CRAOrg         string
+	CRAMemberState string
+	CRACSIRT       string
+	CRAContact     string
+	CRATimeZone    string
+	CRAReminders   string
+	CRAMarkets     string
 }
 
 // Flags registers the serve flags.
@@ -213,6 +222,13 @@ func (c *Serve) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.RelayUser, "smtp-relay-user", "", "user name for the relay (AUTH PLAIN, only over STARTTLS)")
 	fs.StringVar(&c.RelayPassword, "smtp-relay-password", "", "password for the relay; prefer the environment variable to the flag")
 	fs.StringVar(&c.PGPKey, "pgp-key", "", "file with the armored OpenPGP private key reports are encrypted to (gpg --armor --export-secret-keys KEYID): e-mail to it is decrypted, and its public key published at /.well-known/pgp-key.asc")
+	fs.StringVar(&c.CRAOrg, "cra-org", "", "the manufacturer's legal name in EU Cyber Resilience Act reports (default: --vendor-name)")
+	fs.StringVar(&c.CRAMemberState, "cra-member-state", "", "ISO code of the EU Member State of the manufacturer's main establishment, e.g. DE")
+	fs.StringVar(&c.CRACSIRT, "cra-csirt", "", "the CSIRT designated as coordinator for the manufacturer, e.g. CERT-Bund")
+	fs.StringVar(&c.CRAContact, "cra-contact", "", "who the CSIRT contacts about reports (name, e-mail, telephone)")
+	fs.StringVar(&c.CRATimeZone, "cra-timezone", "UTC", "the organisation's time zone (IANA name, e.g. Europe/Berlin): awareness times are read and day-based deadlines counted in it")
+	fs.StringVar(&c.CRAReminders, "cra-reminders", "50%,2h", "when to remind before each reporting deadline: percentages of the clock and times before it")
+	fs.StringVar(&c.CRAMarkets, "cra-markets", "", "Member States where each product is made available, e.g. \"Gateway=DE,FR,NL;Agent=all\"")
 	fs.StringVar(&c.PGPPassphrase, "pgp-passphrase", "", "passphrase of --pgp-key, if it is protected; prefer the environment variable to the flag, which others on the host can see")
 }
 
@@ -236,6 +252,20 @@ func (c Serve) Validate() error {
 	}
 	if c.NoticeDays < 1 || c.NoticeDays > 20 {
 		errs = append(errs, "--notice-days: must be from 1 to 20 (business days before a release)")
+	}
+	if _, err := time.LoadLocation(c.CRATimeZone); err != nil || c.CRATimeZone == "" || c.CRATimeZone == "Local" {
+		errs = append(errs, fmt.Sprintf("--cra-timezone: %q is not an IANA time zone name (e.g. Europe/Berlin)", c.CRATimeZone))
+	}
+	if _, err := cra.ParsePoints(c.CRAReminders); err != nil {
+		errs = append(errs, "--cra-reminders: "+err.Error())
+	}
+	if _, err := cra.ParseMarkets(c.CRAMarkets); err != nil {
+		errs = append(errs, "--cra-markets: "+err.Error())
+	}
+	if c.CRAMemberState != "" {
+		if err := cra.CheckMemberState(strings.ToUpper(c.CRAMemberState)); err != nil {
+			errs = append(errs, "--cra-member-state: "+err.Error())
+		}
 	}
 	if c.VerifyDays < 1 || c.VerifyDays > 365 {
 		errs = append(errs, "--verify-days: must be from 1 to 365")

@@ -36,7 +36,7 @@ var defaults = config.Serve{
 	SessionTTL:      12 * time.Hour,
 	ShutdownTimeout: 30 * time.Second,
 	MaxAttachments:  10, MaxAttachmentBytes: 50 << 20, ReportsPerHour: 10, Languages: "en",
-	SMTPDomain: "localhost", SMTPMaxBytes: 60 << 20, SweepInterval: time.Minute, VerifyDays: 14, NoticeDays: 3,
+	SMTPDomain: "localhost", SMTPMaxBytes: 60 << 20, SweepInterval: time.Minute, VerifyDays: 14, NoticeDays: 3, CRATimeZone: "UTC", CRAReminders: "50%,2h",
 	ReleaseRule: "DTSTART:20260113T170000Z\nRRULE:FREQ=MONTHLY;BYDAY=+2TU",
 }
 
@@ -92,6 +92,13 @@ func TestBindEnv(t *testing.T) {
 			args: []string{"--pgp-key", "/etc/patchday/pgp.asc"},
 			env:  map[string]string{"PATCHDAY_PGP_PASSPHRASE": "correct horse"},
 			want: func(c *config.Serve) { c.PGPKey, c.PGPPassphrase = "/etc/patchday/pgp.asc", "correct horse" },
+		},
+		{
+			name: "regulatory reporting from the environment",
+			env:  map[string]string{"PATCHDAY_CRA_TIMEZONE": "Europe/Berlin", "PATCHDAY_CRA_MARKETS": "Gateway=DE,FR", "PATCHDAY_CRA_CSIRT": "CERT-Bund"},
+			want: func(c *config.Serve) {
+				c.CRATimeZone, c.CRAMarkets, c.CRACSIRT = "Europe/Berlin", "Gateway=DE,FR", "CERT-Bund"
+			},
 		},
 		{
 			name: "empty env is unset",
@@ -280,6 +287,11 @@ func TestServeValidate(t *testing.T) {
 		{name: "a week's notice", change: func(c *config.Serve) { c.NoticeDays = 5 }},
 		{name: "no notice", change: func(c *config.Serve) { c.NoticeDays = 0 }, wantErr: []string{"--notice-days: must be from 1 to 20"}},
 		{name: "a month's notice", change: func(c *config.Serve) { c.NoticeDays = 21 }, wantErr: []string{"--notice-days"}},
+		{name: "a reporting time zone", change: func(c *config.Serve) { c.CRATimeZone = "Europe/Berlin"; c.CRAMemberState = "de" }},
+		{name: "a made-up time zone", change: func(c *config.Serve) { c.CRATimeZone = "Europe/Atlantis" }, wantErr: []string{"--cra-timezone"}},
+		{name: "bad reminders", change: func(c *config.Serve) { c.CRAReminders = "soon" }, wantErr: []string{"--cra-reminders"}},
+		{name: "bad markets", change: func(c *config.Serve) { c.CRAMarkets = "Gateway=UK" }, wantErr: []string{"--cra-markets"}},
+		{name: "not a Member State", change: func(c *config.Serve) { c.CRAMemberState = "CH" }, wantErr: []string{"--cra-member-state"}},
 		{name: "PGP key", change: func(c *config.Serve) { c.PGPKey, c.PGPPassphrase = "/etc/patchday/pgp.asc", "secret" }},
 		{name: "PGP passphrase without a key", change: func(c *config.Serve) { c.PGPPassphrase = "secret" }, wantErr: []string{"--pgp-passphrase: also set --pgp-key"}},
 		{
