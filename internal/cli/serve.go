@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -22,6 +23,7 @@ import (
 	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/cases"
 	"github.com/patchday/patchday/internal/config"
+	"github.com/patchday/patchday/internal/cra"
 	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/mail"
@@ -156,7 +158,14 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 			log.Warn("the PGP key cannot sign (no signing key in the file): CSAF documents are published unsigned")
 		}
 	}
+	loc, _ := time.LoadLocation(c.CRATimeZone) // validated
+	points, _ := cra.ParsePoints(c.CRAReminders)
+	markets, _ := cra.ParseMarkets(c.CRAMarkets)
+	regulatory := cra.NewService(st, cra.FromRecords(st), cra.Organisation{Name: cmp.Or(c.CRAOrg, c.VendorName),
+		MemberState: strings.ToUpper(c.CRAMemberState), CSIRT: c.CRACSIRT, Contact: c.CRAContact, TimeZone: loc,
+		MemberStates: markets, Points: points}, nil)
 	h, err := web.NewServer(web.Deps{
+		CRA: regulatory, CRAReminders: relay != nil,
 		Publisher:  advisory.Publisher{Name: c.VendorName, Namespace: strings.TrimRight(c.PublicURL, "/"), OrgID: c.CNAOrgID, ShortName: c.CNAShortName},
 		Disclosure: disclosure, Signer: signer, Subscriptions: subscriptions, Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
 		Intake: reports, Cases: handling, Fixes: builds, Releases: releases, DB: st, Engine: st.Engine(), Version: version.String(),
@@ -180,10 +189,19 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 					strings.TrimRight(c.PublicURL, "/"), r.Ref))
 		}
 	}
+	var craRemind func(context.Context) (int, error)
+	if relay != nil {
+		public := strings.TrimRight(c.PublicURL, "/")
+		craRemind = func(ctx context.Context) (int, error) {
+			return regulatory.Sweep(ctx, staffEmails{st}, func(ctx context.Context, r cra.Reminder) error {
+				return mailReminder(ctx, relay, public, r)
+			})
+		}
+	}
 	caseSwept := make(chan struct{})
 	go func() {
 		defer close(caseSwept)
-		sweepCases(ctx, st, handling, releases, h.SendNotifications, staffEmails{st}, remind, c.SweepInterval, log)
+		sweepCases(ctx, st, handling, releases, h.SendNotifications, craRemind, staffEmails{st}, remind, c.SweepInterval, log)
 	}()
 	defer func() { cancel(); <-caseSwept }()
 
@@ -327,11 +345,47 @@ func (s staffEmails) EmailOf(ctx context.Context, id int64) (string, error) {
 	return u.Email, err
 }
 
+// ReleaseManagers lists the active release managers (admins included).
+func (s staffEmails) ReleaseManagers(ctx context.Context) ([]string, error) {
+	us, err := s.st.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, u := range us {
+		if u.Active() && u.Roles.Has(staff.RoleReleaseManager) {
+			out = append(out, u.Email)
+		}
+	}
+	return out, nil
+}
+
+// mailReminder e-mails a reporting-deadline reminder to each recipient.
+func mailReminder(ctx context.Context, relay *mail.Relay, public string, r cra.Reminder) error {
+	what := r.Report.Product
+	if r.Report.Case.Ref != "" {
+		what += ", case " + r.Report.Case.Ref
+	}
+	state := fmt.Sprintf("due in %s", r.Left.Round(time.Minute))
+	if r.Point == cra.Overdue {
+		state = fmt.Sprintf("OVERDUE by %s", (-r.Left).Round(time.Minute))
+	}
+	subject := fmt.Sprintf("[CRA] %s %s: %s", r.Stage.Title(), state, what)
+	body := fmt.Sprintf("The %s to the CSIRT under the Cyber Resilience Act, Article 14, is %s (%s).\n\n%s/staff/regulatory/%d#%s\n",
+		strings.ToLower(r.Stage.Title()), state, what, public, r.Report.ID, r.Stage)
+	for _, to := range r.To {
+		if err := relay.Send(ctx, to, "", subject, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // sweepCases runs time-driven case handling every interval while this
 // server holds the "case-sweep" lease, so of several servers sharing a
 // database one sweeps at a time.
 func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, releases *release.Service,
-	notify func(context.Context) (int, error), people cases.Staff,
+	notify, craRemind func(context.Context) (int, error), people cases.Staff,
 	remind func(context.Context, cases.Reminder) error, every time.Duration, log *slog.Logger) {
 	host, _ := os.Hostname()
 	holder := fmt.Sprintf("%s/%d/%d", host, os.Getpid(), time.Now().UnixNano())
@@ -365,6 +419,15 @@ func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, release
 				log.Warn("notices and bulletins: some not sent; retried next time", "err", err)
 			} else if n > 0 {
 				log.Info("notices and bulletins sent", "messages", n)
+			}
+		}
+		if craRemind != nil {
+			if ok, err := st.TakeLease(ctx, "cra-reminders", holder, now, now.Add(2*every)); err == nil && ok {
+				if n, err := craRemind(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("regulatory deadline reminders: some not sent; retried next time", "err", err)
+				} else if n > 0 {
+					log.Info("regulatory deadline reminders sent", "reminders", n)
+				}
 			}
 		}
 		ok, err := st.TakeLease(ctx, "case-sweep", holder, now, now.Add(2*every))

@@ -127,9 +127,9 @@ type Organisation struct {
 	MemberState  string `json:"main_establishment"` // ISO 3166 code of an EU Member State
 	CSIRT        string `json:"coordinating_csirt"`
 	Contact      string `json:"contact"`
-	TimeZone     *time.Location
-	MemberStates map[string][]string // product name → Member States where it is made available
-	Points       []Point             // reminder points
+	TimeZone     *time.Location      `json:"-"`
+	MemberStates map[string][]string `json:"-"` // product name → Member States where it is made available
+	Points       []Point             `json:"-"` // reminder points
 }
 
 // Service opens reports, keeps their drafts and clocks, and reminds.

@@ -185,3 +185,8 @@ func (s *Service) SLA(ctx context.Context, name string) (string, error) {
 	}
 	return s.store.ProductSLA(ctx, pr.ID)
 }
+
+// ByName returns one product.
+func (s *Service) ByName(ctx context.Context, name string) (Product, error) {
+	return s.store.ProductByName(ctx, strings.TrimSpace(name))
+}

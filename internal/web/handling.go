@@ -2,12 +2,14 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/cra"
 	"github.com/patchday/patchday/internal/cwe"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
@@ -38,6 +40,9 @@ type handlingView struct {
 	Suggested  []cases.Suggestion
 	Clocks     []cases.Clock
 	Fixes      fixesView
+	// Regulatory reporting: the case's clocks once it is reported.
+	CRA     *craRow
+	CRAZone string
 	// A refused move or triage, kept for the form.
 	Move cases.Request
 }
@@ -69,6 +74,14 @@ func (s *Server) loadHandling(r *http.Request, c intake.Case) (handlingView, err
 	}
 	if h.Fixes, err = s.loadFixes(r, c, a.Affected); err != nil {
 		return handlingView{}, err
+	}
+	if s.CRA != nil {
+		h.CRAZone = s.CRA.Organisation().TimeZone.String()
+		if v, err := s.CRA.OfCase(r.Context(), caseID); err == nil {
+			h.CRA = &craRow{View: v, Clocks: s.clockViews(v)}
+		} else if !errors.Is(err, patchday.ErrNotFound) {
+			return handlingView{}, err
+		}
 	}
 	if !cases.Terminal(cases.State(c.State)) {
 		if h.Clocks, err = s.Cases.ClocksOf(r.Context(), c); err != nil {
@@ -192,6 +205,18 @@ func (s *Server) flagCase(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := r.PostForm
+	// "attacks observed" starts the regulatory clocks from when the
+	// organisation became aware: read that first, so bad input changes
+	// nothing.
+	var aware time.Time
+	var awareNote string
+	if f.Get("flag") == string(cases.AttacksObserved) && s.CRA != nil && f.Get("aware_at") != "" {
+		var err error
+		if aware, awareNote, err = cra.ParseAware(f.Get("aware_at"), s.CRA.Organisation().TimeZone); err != nil {
+			return s.renderStaffCaseMove(w, r, http.StatusUnprocessableEntity, page{Flash: "the flag was not set",
+				Fields: map[string]string{"aware_at": patchday.Summary(err)}}, cases.Request{})
+		}
+	}
 	var at time.Time
 	if v := f.Get("at"); v != "" {
 		t, err := time.Parse("2006-01-02T15:04", v)
@@ -201,11 +226,42 @@ func (s *Server) flagCase(w http.ResponseWriter, r *http.Request) error {
 		}
 		at = t
 	}
-	_, err := s.Cases.SetFlag(r.Context(), caseActor(userFrom(r.Context())), remote(r), r.PathValue("id"), f.Get("flag"), at)
+	set, err := s.Cases.SetFlag(r.Context(), caseActor(userFrom(r.Context())), remote(r), r.PathValue("id"), f.Get("flag"), at)
 	if errors.Is(err, patchday.ErrInvalid) || errors.Is(err, patchday.ErrForbidden) {
 		return s.renderStaffCaseMove(w, r, status(err), page{Flash: patchday.Summary(err), Fields: patchday.FieldErrors(err)}, cases.Request{})
 	} else if err != nil {
 		return err
+	}
+	if set.Flag == cases.AttacksObserved && s.CRA != nil {
+		if aware.IsZero() {
+			aware = set.At
+		}
+		c, _, err := s.Intake.Get(r.Context(), r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		_, reported := s.CRA.OfCase(r.Context(), c.ID)
+		var rep cra.Report
+		if reported == nil { // the clocks run from the first awareness
+			err = nil
+		} else {
+			rep, err = s.CRA.OpenForCase(r.Context(), craActor(r), c.ID, aware, f.Get("malicious"))
+		}
+		switch {
+		case reported == nil:
+		case errors.Is(err, patchday.ErrInvalid) || errors.Is(err, patchday.ErrConflict):
+			return s.renderStaffCaseMove(w, r, status(err), page{Flash: "The flag is set, but the reporting clocks did not start: " + patchday.Summary(err),
+				Fields: patchday.FieldErrors(err)}, cases.Request{})
+		case err != nil:
+			return err
+		default:
+			done := "The reporting clocks run: the early warning is due within 24 hours of becoming aware."
+			if awareNote != "" {
+				done += " " + awareNote + "."
+			}
+			http.Redirect(w, r, fmt.Sprintf("/staff/regulatory/%d?done=%s", rep.ID, urlQuery(done)), http.StatusSeeOther)
+			return nil
+		}
 	}
 	http.Redirect(w, r, "/staff/cases/"+r.PathValue("id")+"?flagged="+f.Get("flag")+"#flags", http.StatusSeeOther)
 	return nil

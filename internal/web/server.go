@@ -16,6 +16,7 @@ import (
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/cra"
 	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
@@ -44,6 +45,11 @@ type Deps struct {
 	Now func() time.Time
 	// Publisher names the vendor in advisories.
 	Publisher advisory.Publisher
+	// CRA runs the EU Cyber Resilience Act reporting clocks.
+	CRA *cra.Service
+	// CRAReminders says reminders of reporting deadlines are mailed (a
+	// relay is configured).
+	CRAReminders bool
 	// Subscriptions sends notices and bulletins; nil takes none.
 	Subscriptions *release.Subscriptions
 	// Signer signs CSAF documents; nil publishes them unsigned.

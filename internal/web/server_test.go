@@ -20,6 +20,7 @@ import (
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/cra"
 	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
@@ -77,7 +78,12 @@ func newHarness(t testing.TB) *harness {
 		}
 	})
 	reports.OnReporterMessage(handling.ReporterAnswered)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	points, _ := cra.ParsePoints(cra.DefaultPoints)
+	regulatory := cra.NewService(db, cra.FromRecords(db), cra.Organisation{Name: "Example Corp", MemberState: "DE", CSIRT: "CERT-Bund",
+		Contact: "psirt@example.com", TimeZone: berlin, MemberStates: map[string][]string{"Gateway": {"DE", "FR"}}, Points: points}, clk.Now)
 	srv, err := NewServer(Deps{
+		CRA: regulatory,
 		Log: log, Staff: svc, Products: product.NewService(db, clk.Now), Audit: db, Blobs: blobs,
 		Intake:   reports,
 		Cases:    handling,
