@@ -15,13 +15,17 @@ type Advisory struct {
 	Summary string   // what is wrong and what it allows, for administrators
 	CVEs    []string // CVE ids entered by hand, e.g. CVE-2026-12345
 	// Severity of the worst of its vulnerabilities.
-	CVSSVector   string
-	CVSSVersion  string // "3.1" or "4.0"
-	CVSSScore    float64
-	CVSSRating   string // None, Low, Medium, High, Critical
-	CWE          int    // 0 if none
-	CWEName      string
-	Products     []Product
+	CVSSVector  string
+	CVSSVersion string // "3.1" or "4.0"
+	CVSSScore   float64
+	CVSSRating  string // None, Low, Medium, High, Critical
+	CWE         int    // 0 if none
+	CWEName     string
+	Products    []Product
+	// Exploited says the vulnerability is known to be actively
+	// exploited: users are told to act at once (Cyber Resilience Act,
+	// Article 14(8)).
+	Exploited    bool
 	Remediations []Remediation
 	Credits      []Credit
 	// Revisions, oldest first; the first is the initial release.
@@ -118,6 +122,11 @@ type Publisher struct {
 	// optional.
 	ShortName string
 }
+
+// ExploitedNote is what an advisory of an actively exploited
+// vulnerability tells its users.
+const ExploitedNote = "This vulnerability is known to be actively exploited. Install the security update without delay; " +
+	"until you can, apply the workaround or mitigation below, if there is one."
 
 // FormatID writes an advisory id: PDSA-2026-0001.
 func FormatID(year, number int) string { return fmt.Sprintf("PDSA-%04d-%04d", year, number) }

@@ -82,6 +82,9 @@ func CSAF(a Advisory, pub Publisher) ([]byte, error) {
 	if a.CWE != 0 {
 		v.CWE = &csafCWE{ID: fmt.Sprintf("CWE-%d", a.CWE), Name: a.CWEName}
 	}
+	if a.Exploited {
+		v.Threats = []csafThreat{{Category: "exploit_status", Details: ExploitedNote, ProductIDs: ids.affected}}
+	}
 	switch {
 	case a.CVSSVector == "":
 	case a.CVSSVersion == cvss.V31:
@@ -291,7 +294,14 @@ type csafVulnerability struct {
 	ProductStatus   *csafProductStatus   `json:"product_status,omitempty"`
 	Remediations    []csafRemediation    `json:"remediations,omitempty"`
 	Scores          []csafScore          `json:"scores,omitempty"`
+	Threats         []csafThreat         `json:"threats,omitempty"`
 	Acknowledgments []csafAcknowledgment `json:"acknowledgments,omitempty"`
+}
+
+type csafThreat struct {
+	Category   string   `json:"category"`
+	Details    string   `json:"details"`
+	ProductIDs []string `json:"product_ids,omitempty"`
 }
 
 type csafCWE struct {

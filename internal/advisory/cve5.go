@@ -85,6 +85,9 @@ func CVE5(a Advisory, pub Publisher) (map[string][]byte, error) {
 		cna.Metrics = []cveMetric{m}
 	}
 	cna.References = []cveReference{{URL: a.URL, Name: a.ID, Tags: []string{"vendor-advisory"}}}
+	if a.Exploited {
+		cna.Exploits = []cveText{{Lang: "en", Value: ExploitedNote}}
+	}
 	for _, r := range a.Remediations {
 		text := cveText{Lang: "en", Value: r.Details}
 		if r.Category == VendorFix {
@@ -167,6 +170,7 @@ type cveCNA struct {
 	Metrics          []cveMetric      `json:"metrics,omitempty"`
 	Solutions        []cveText        `json:"solutions,omitempty"`
 	Workarounds      []cveText        `json:"workarounds,omitempty"`
+	Exploits         []cveText        `json:"exploits,omitempty"`
 	References       []cveReference   `json:"references"`
 	Credits          []cveCredit      `json:"credits,omitempty"`
 }

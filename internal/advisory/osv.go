@@ -74,8 +74,8 @@ func OSV(a Advisory) ([]byte, error) {
 	for _, c := range a.Credits {
 		r.Credits = append(r.Credits, osvCredit{Name: c.Name, Type: osvCreditType(c)})
 	}
-	if a.CWE != 0 || a.CVSSRating != "" {
-		r.DatabaseSpecific = &osvDatabaseSpecific{Severity: a.CVSSRating}
+	if a.CWE != 0 || a.CVSSRating != "" || a.Exploited {
+		r.DatabaseSpecific = &osvDatabaseSpecific{Severity: a.CVSSRating, KnownExploited: a.Exploited}
 		if a.CWE != 0 {
 			r.DatabaseSpecific.CWE = &osvCWE{ID: fmt.Sprintf("CWE-%d", a.CWE), Name: a.CWEName}
 		}
@@ -87,6 +87,9 @@ func OSV(a Advisory) ([]byte, error) {
 // CommonMark the details field is.
 func osvDetails(a Advisory) string {
 	var b strings.Builder
+	if a.Exploited {
+		b.WriteString("**" + ExploitedNote + "**\n\n")
+	}
 	b.WriteString(strings.TrimSpace(a.Summary))
 	for _, r := range a.Remediations {
 		fmt.Fprintf(&b, "\n\n%s: %s", remediationLabel[r.Category], strings.TrimSpace(r.Details))
@@ -197,8 +200,9 @@ type osvCredit struct {
 }
 
 type osvDatabaseSpecific struct {
-	CWE      *osvCWE `json:"cwe,omitempty"`
-	Severity string  `json:"severity,omitempty"`
+	CWE            *osvCWE `json:"cwe,omitempty"`
+	Severity       string  `json:"severity,omitempty"`
+	KnownExploited bool    `json:"known_exploited,omitempty"`
 }
 
 type osvCWE struct {

@@ -21,7 +21,7 @@ func TestOSV(t *testing.T) {
 			Published:     "2026-01-13T17:00:00Z",
 			Aliases:       []string{"CVE-2026-12345", "CVE-2026-12346"},
 			Summary:       "Command injection in the Widget Server admin API",
-			Details: rich(t).Summary +
+			Details: "**" + ExploitedNote + "**\n\n" + rich(t).Summary +
 				"\n\nFix: Install Widget Server 2.4.1 and Widget Agent 1.0-3 or later. <https://example.com/downloads>" +
 				"\n\nWorkaround: Block access to /admin/diagnostics at the reverse proxy.",
 			Severity: []osvSeverity{{Type: "CVSS_V3", Score: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}},
@@ -51,8 +51,9 @@ func TestOSV(t *testing.T) {
 				{Name: "Alan Turing", Type: "REMEDIATION_VERIFIER"},
 			},
 			DatabaseSpecific: &osvDatabaseSpecific{
-				CWE:      &osvCWE{ID: "CWE-78", Name: rich(t).CWEName},
-				Severity: "Critical",
+				CWE:            &osvCWE{ID: "CWE-78", Name: rich(t).CWEName},
+				Severity:       "Critical",
+				KnownExploited: true,
 			},
 		}},
 		{"minimal", minimal(t), osvRecord{

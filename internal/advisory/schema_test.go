@@ -191,6 +191,7 @@ func rich(t testing.TB) Advisory {
 		CVSSRating:  s.Rating,
 		CWE:         78,
 		CWEName:     weakness(t, 78),
+		Exploited:   true,
 		Products: []Product{
 			{Vendor: "Example Corp", Name: "Widget Server", Scheme: "semver",
 				Affected: []string{"2.3.0", "2.3.1", "2.4.0"}, Fixed: []string{"2.4.1"}},

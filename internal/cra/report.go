@@ -123,10 +123,10 @@ type Sources interface {
 
 // Organisation is the manufacturer, from configuration.
 type Organisation struct {
-	Name         string `json:"name"`
-	MemberState  string `json:"main_establishment"` // ISO 3166 code of an EU Member State
-	CSIRT        string `json:"coordinating_csirt"`
-	Contact      string `json:"contact"`
+	Name         string              `json:"name"`
+	MemberState  string              `json:"main_establishment"` // ISO 3166 code of an EU Member State
+	CSIRT        string              `json:"coordinating_csirt"`
+	Contact      string              `json:"contact"`
 	TimeZone     *time.Location      `json:"-"`
 	MemberStates map[string][]string `json:"-"` // product name → Member States where it is made available
 	Points       []Point             `json:"-"` // reminder points

@@ -90,6 +90,13 @@ func (s *Server) build(r *http.Request, d release.Draft, rel release.Release) (a
 				p.Fixed = append(p.Fixed, b)
 			}
 		}
+		flags, err := s.Cases.FlagsOf(ctx, id)
+		if err != nil {
+			return a, err
+		}
+		for _, f := range flags {
+			a.Exploited = a.Exploited || f.Flag == cases.AttacksObserved
+		}
 		_, reps, err := s.Intake.Get(ctx, c.Ref)
 		if err != nil {
 			return a, err

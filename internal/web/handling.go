@@ -212,7 +212,11 @@ func (s *Server) flagCase(w http.ResponseWriter, r *http.Request) error {
 	var awareNote string
 	if f.Get("flag") == string(cases.AttacksObserved) && s.CRA != nil && f.Get("aware_at") != "" {
 		var err error
-		if aware, awareNote, err = cra.ParseAware(f.Get("aware_at"), s.CRA.Organisation().TimeZone); err != nil {
+		aware, awareNote, err = cra.ParseAware(f.Get("aware_at"), s.CRA.Organisation().TimeZone)
+		if err == nil && aware.After(s.Now().Add(time.Minute)) {
+			err = errors.New("awareness cannot be in the future")
+		}
+		if err != nil {
 			return s.renderStaffCaseMove(w, r, http.StatusUnprocessableEntity, page{Flash: "the flag was not set",
 				Fields: map[string]string{"aware_at": patchday.Summary(err)}}, cases.Request{})
 		}
@@ -249,7 +253,11 @@ func (s *Server) flagCase(w http.ResponseWriter, r *http.Request) error {
 		}
 		switch {
 		case reported == nil:
-		case errors.Is(err, patchday.ErrInvalid) || errors.Is(err, patchday.ErrConflict):
+		case errors.Is(err, patchday.ErrConflict):
+			// The flag stands; the clocks wait for what the case lacks.
+			http.Redirect(w, r, "/staff/cases/"+r.PathValue("id")+"?flagged="+f.Get("flag")+"&cra=waiting#flags", http.StatusSeeOther)
+			return nil
+		case errors.Is(err, patchday.ErrInvalid):
 			return s.renderStaffCaseMove(w, r, status(err), page{Flash: "The flag is set, but the reporting clocks did not start: " + patchday.Summary(err),
 				Fields: patchday.FieldErrors(err)}, cases.Request{})
 		case err != nil:

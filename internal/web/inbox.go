@@ -152,6 +152,10 @@ func (s *Server) renderStaffCaseFull(w http.ResponseWriter, r *http.Request, cod
 		}
 		if f := r.URL.Query().Get("flagged"); f != "" && p.Flash == "" {
 			p.Flash = "The case is flagged " + f + "."
+			if r.URL.Query().Get("cra") == "waiting" {
+				p.Flash += " The regulatory reporting clocks did not start: the case names no product of ours. " +
+					"Set its affected versions, then set the flag again with when the organisation became aware."
+			}
 		}
 		if r.URL.Query().Get("triaged") != "" && p.Flash == "" {
 			p.Flash = "The triage was saved."

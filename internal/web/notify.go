@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/advisory"
 	"github.com/patchday/patchday/internal/release"
 )
 
@@ -36,7 +37,11 @@ func (s *Server) bulletinText(r *http.Request, row releaseRow) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(&b, "%s  %s (%s)\n  %s\n\n", a.ID, a.Title, orNone(a.CVSSRating), a.URL)
+		fmt.Fprintf(&b, "%s  %s (%s)\n  %s\n", a.ID, a.Title, orNone(a.CVSSRating), a.URL)
+		if a.Exploited {
+			fmt.Fprintf(&b, "  ACTIVELY EXPLOITED: %s\n", advisory.ExploitedNote)
+		}
+		b.WriteString("\n")
 	}
 	return b.String(), nil
 }

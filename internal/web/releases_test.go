@@ -294,10 +294,25 @@ func TestAdvisoryRevisions(t *testing.T) {
 		!strings.Contains(page, "embargoed") || !strings.Contains(page, "Save the draft") {
 		t.Errorf("the staff advisories page after editing the draft:\n%s", page)
 	}
+	// Attacks were seen: the advisory tells users to act at once.
+	c, _ := h.db.CaseByRef(t.Context(), id)
+	if err := h.db.SetFlag(t.Context(), c.ID, cases.FlagSet{Flag: cases.AttacksObserved, At: h.clock.Now(), SetBy: "t"},
+		audit.New(audit.System, h.clock.Now(), "x", "", "")); err != nil {
+		t.Fatal(err)
+	}
 	h.do(post("/staff/releases/approve", url.Values{"release": {rid}}, rm))
 	h.clock.Advance(rel.At.Sub(h.clock.Now()))
 	if _, err := h.srv.Releases.Publish(t.Context()); err != nil {
 		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/advisories/PDSA-2026-0001":           "known to be actively exploited",
+		"/advisories/PDSA-2026-0001/csaf.json": `"category": "exploit_status"`,
+		"/advisories/PDSA-2026-0001/osv.json":  `"known_exploited": true`,
+	} {
+		if body := h.do(get(path, "")).Body.String(); !strings.Contains(body, want) {
+			t.Errorf("%s of an exploited vulnerability lacks %s", path, want)
+		}
 	}
 	published := h.clock.Now()
 	h.clock.Advance(48 * time.Hour)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patchday/patchday/internal/advisory"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/staff"
 )
@@ -43,8 +44,9 @@ type page struct {
 }
 
 var funcs = template.FuncMap{
-	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"size": intake.Size,
+	"when":          func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"size":          intake.Size,
+	"exploitedNote": func() string { return advisory.ExploitedNote },
 	// files gathers what the "files" template needs: the list, and where
 	// staff download them.
 	"files": func(d casePage, fs []intake.Attachment) filesView {
