@@ -53,6 +53,9 @@ func TestRegulatoryReporting(t *testing.T) {
 			t.Errorf("the case page lacks %q", want)
 		}
 	}
+	if inbox := h.do(get("/staff/cases", tri)).Body.String(); !strings.Contains(inbox, "CRA Early warning: <strong>22h 30m left</strong>") {
+		t.Errorf("the inbox does not show the regulatory deadline:\n%s", inbox)
+	}
 	dash := h.do(get("/staff/regulatory", dev)).Body.String()
 	if !strings.Contains(dash, "Gateway · "+id) || !strings.Contains(dash, "22h 30m left") || strings.Contains(dash, "Declare a severe incident") {
 		t.Errorf("the dashboard (a developer sees it, cannot act):\n%s", dash)
@@ -115,5 +118,26 @@ func TestRegulatoryReporting(t *testing.T) {
 	}
 	if dash := h.do(get("/staff/regulatory", rm)).Body.String(); !strings.Contains(dash, "severe incident") {
 		t.Errorf("the dashboard does not list the incident")
+	}
+}
+
+// TestCompliancePage: the requirement map reads the live configuration.
+func TestCompliancePage(t *testing.T) {
+	h := newHarness(t)
+	h.addUser("rm@example.com", "release-manager", "a long enough password")
+	rm := h.signIn("rm@example.com", "a long enough password")
+	page := h.do(get("/staff/compliance", rm)).Body.String()
+	for _, want := range []string{"Annex I, Part II (5)", "set --security-policy", "Article 14(1)–(4)", "not provided by patchday yet"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the compliance page lacks %q", want)
+		}
+	}
+	h.srv.Disclosure.PolicyURL = "https://example.com/disclosure"
+	page = h.do(get("/staff/compliance", rm)).Body.String()
+	if strings.Contains(page, "set --security-policy") {
+		t.Errorf("a configured policy is still reported missing")
+	}
+	if rec := h.do(get("/staff/compliance", "")); rec.Code == http.StatusOK {
+		t.Errorf("the compliance page is public")
 	}
 }

@@ -25,6 +25,7 @@ type inboxRow struct {
 	Product string
 	Age     string
 	Next    *cases.Clock // the SLA clock that runs out first
+	CRA     *clockView   // the regulatory reporting clock that runs out first
 }
 
 type inboxData struct {
@@ -55,6 +56,23 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request) error {
 	}
 	states := map[string]bool{}
 	now := s.Now()
+	// Regulatory clocks by case: one query for all reports.
+	regulatory := map[int64]clockView{}
+	if s.CRA != nil {
+		vs, err := s.CRA.List(r.Context())
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if c, ok := v.Next(); ok && v.CaseID != 0 {
+				for _, cv := range s.clockViews(v) {
+					if cv.Stage == c.Stage {
+						regulatory[v.CaseID] = cv
+					}
+				}
+			}
+		}
+	}
 	for _, c := range cs {
 		states[c.State] = true
 		if d.State != "" && c.State != d.State {
@@ -73,6 +91,9 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request) error {
 		}
 		if next, ok := cases.Next(c, clocks); ok {
 			row.Next = &next
+		}
+		if cv, ok := regulatory[c.ID]; ok {
+			row.CRA = &cv
 		}
 		d.Rows = append(d.Rows, row)
 	}

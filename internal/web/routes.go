@@ -100,6 +100,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /staff/releases/{action}", s.staffPage(staff.RoleReleaseManager, s.releaseAction))
 	mux.Handle("GET /staff/advisories", s.staffPage("", s.staffAdvisories))
 	mux.Handle("GET /staff/regulatory", s.staffPage("", s.regulatory))
+	mux.Handle("GET /staff/compliance", s.staffPage("", s.compliance))
 	mux.Handle("POST /staff/regulatory", s.staffPage("", s.declareIncident))
 	mux.Handle("GET /staff/regulatory/{id}", s.staffPage("", s.craReport))
 	mux.Handle("POST /staff/regulatory/{id}/mitigation", s.staffPage("", s.craMitigation))
