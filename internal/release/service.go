@@ -104,22 +104,30 @@ func (s *Service) CreateOutOfBand(ctx context.Context, m Manager, at time.Time, 
 	return r, nil
 }
 
-// Assign puts a scheduled case into a release that is not yet approved.
-func (s *Service) Assign(ctx context.Context, m Manager, releaseID int64, ref string) error {
+// openCase returns a release that is still being filled and one of the
+// cases a manager names for it.
+func (s *Service) openCase(ctx context.Context, m Manager, releaseID int64, ref string) (Release, intake.Case, error) {
 	if err := m.require(); err != nil {
-		return err
+		return Release{}, intake.Case{}, err
 	}
 	r, err := s.release(ctx, releaseID)
 	if err != nil {
-		return err
+		return Release{}, intake.Case{}, err
 	}
 	if r.Approved() || r.Published() {
-		return patchday.Errorf(patchday.ErrConflict, "the release of %s is approved; its content is frozen", r.At.Format("2006-01-02"))
+		return Release{}, intake.Case{}, patchday.Errorf(patchday.ErrConflict, "the release of %s is approved; its content is frozen", r.At.Format("2006-01-02"))
 	}
 	c, err := s.cases.CaseByRef(ctx, strings.ToUpper(strings.TrimSpace(ref)))
 	if errors.Is(err, patchday.ErrNotFound) {
-		return patchday.Errorf(patchday.ErrNotFound, "there is no case %s", ref)
-	} else if err != nil {
+		return Release{}, intake.Case{}, patchday.Errorf(patchday.ErrNotFound, "there is no case %s", ref)
+	}
+	return r, c, err
+}
+
+// Assign puts a scheduled case into a release that is not yet approved.
+func (s *Service) Assign(ctx context.Context, m Manager, releaseID int64, ref string) error {
+	r, c, err := s.openCase(ctx, m, releaseID, ref)
+	if err != nil {
 		return err
 	}
 	if c.State != "scheduled" {
@@ -132,20 +140,8 @@ func (s *Service) Assign(ctx context.Context, m Manager, releaseID int64, ref st
 // Unassign takes a case out of a release that is not yet approved, and
 // out of its advisories, e.g. to ship it in a later one.
 func (s *Service) Unassign(ctx context.Context, m Manager, releaseID int64, ref string) error {
-	if err := m.require(); err != nil {
-		return err
-	}
-	r, err := s.release(ctx, releaseID)
+	r, c, err := s.openCase(ctx, m, releaseID, ref)
 	if err != nil {
-		return err
-	}
-	if r.Approved() || r.Published() {
-		return patchday.Errorf(patchday.ErrConflict, "the release of %s is approved; its content is frozen", r.At.Format("2006-01-02"))
-	}
-	c, err := s.cases.CaseByRef(ctx, strings.ToUpper(strings.TrimSpace(ref)))
-	if errors.Is(err, patchday.ErrNotFound) {
-		return patchday.Errorf(patchday.ErrNotFound, "there is no case %s", ref)
-	} else if err != nil {
 		return err
 	}
 	e := audit.New(m.actor(), s.now(), "release.unassign", "case:"+c.Ref, "out of the release of "+r.At.Format(time.RFC3339))
