@@ -243,13 +243,9 @@ func (s *Service) Publish(ctx context.Context) ([]Published, error) {
 	if err != nil {
 		return nil, err
 	}
-	all, err := s.cases.ListCases(ctx)
+	refs, err := s.caseRefs(ctx)
 	if err != nil {
 		return nil, err
-	}
-	refs := map[int64]string{}
-	for _, c := range all {
-		refs[c.ID] = c.Ref
 	}
 	var out []Published
 	for _, r := range due {
@@ -284,6 +280,19 @@ func (s *Service) Publish(ctx context.Context) ([]Published, error) {
 		}
 	}
 	return out, nil
+}
+
+// caseRefs maps case ids to their refs.
+func (s *Service) caseRefs(ctx context.Context) (map[int64]string, error) {
+	all, err := s.cases.ListCases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	refs := map[int64]string{}
+	for _, c := range all {
+		refs[c.ID] = c.Ref
+	}
+	return refs, nil
 }
 
 // OfCase returns the release a case is in (patchday.ErrNotFound if none).

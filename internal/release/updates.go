@@ -196,13 +196,9 @@ func (s *Service) shipped(ctx context.Context, releaseID int64) ([]Shipped, erro
 	for _, v := range vs {
 		versions[v.ID] = v
 	}
-	all, err := s.cases.ListCases(ctx)
+	refs, err := s.caseRefs(ctx)
 	if err != nil {
 		return nil, err
-	}
-	refs := map[int64]string{}
-	for _, c := range all {
-		refs[c.ID] = c.Ref
 	}
 	var out []Shipped
 	for _, id := range ids {
