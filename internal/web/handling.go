@@ -110,6 +110,37 @@ func (s *Server) loadHandling(r *http.Request, c intake.Case) (handlingView, err
 	return h, nil
 }
 
+// startClocks starts a flagged case's reporting clocks, unless they run
+// already (from the first awareness), and shows them.
+func (s *Server) startClocks(w http.ResponseWriter, r *http.Request, aware time.Time, note string) error {
+	flagged := "/staff/cases/" + r.PathValue("id") + "?flagged=" + string(cases.AttacksObserved)
+	c, _, err := s.Intake.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if _, err := s.CRA.OfCase(r.Context(), c.ID); err == nil {
+		http.Redirect(w, r, flagged+"#flags", http.StatusSeeOther)
+		return nil
+	}
+	rep, err := s.CRA.OpenForCase(r.Context(), craActor(r), c.ID, aware, r.PostForm.Get("malicious"))
+	switch {
+	case errors.Is(err, patchday.ErrConflict): // the flag stands; the clocks wait for what the case lacks
+		http.Redirect(w, r, flagged+"&cra=waiting#flags", http.StatusSeeOther)
+		return nil
+	case errors.Is(err, patchday.ErrInvalid):
+		return s.renderStaffCaseMove(w, r, status(err), page{Flash: "The flag is set, but the reporting clocks did not start: " + patchday.Summary(err),
+			Fields: patchday.FieldErrors(err)}, cases.Request{})
+	case err != nil:
+		return err
+	}
+	done := "The reporting clocks run: the early warning is due within 24 hours of becoming aware."
+	if note != "" {
+		done += " " + note + "."
+	}
+	http.Redirect(w, r, fmt.Sprintf("/staff/regulatory/%d?done=%s", rep.ID, urlQuery(done)), http.StatusSeeOther)
+	return nil
+}
+
 func (s *Server) moveCase(w http.ResponseWriter, r *http.Request) error {
 	if err := parseSmallForm(w, r); err != nil {
 		return err
@@ -240,36 +271,7 @@ func (s *Server) flagCase(w http.ResponseWriter, r *http.Request) error {
 		if aware.IsZero() {
 			aware = set.At
 		}
-		c, _, err := s.Intake.Get(r.Context(), r.PathValue("id"))
-		if err != nil {
-			return err
-		}
-		_, reported := s.CRA.OfCase(r.Context(), c.ID)
-		var rep cra.Report
-		if reported == nil { // the clocks run from the first awareness
-			err = nil
-		} else {
-			rep, err = s.CRA.OpenForCase(r.Context(), craActor(r), c.ID, aware, f.Get("malicious"))
-		}
-		switch {
-		case reported == nil:
-		case errors.Is(err, patchday.ErrConflict):
-			// The flag stands; the clocks wait for what the case lacks.
-			http.Redirect(w, r, "/staff/cases/"+r.PathValue("id")+"?flagged="+f.Get("flag")+"&cra=waiting#flags", http.StatusSeeOther)
-			return nil
-		case errors.Is(err, patchday.ErrInvalid):
-			return s.renderStaffCaseMove(w, r, status(err), page{Flash: "The flag is set, but the reporting clocks did not start: " + patchday.Summary(err),
-				Fields: patchday.FieldErrors(err)}, cases.Request{})
-		case err != nil:
-			return err
-		default:
-			done := "The reporting clocks run: the early warning is due within 24 hours of becoming aware."
-			if awareNote != "" {
-				done += " " + awareNote + "."
-			}
-			http.Redirect(w, r, fmt.Sprintf("/staff/regulatory/%d?done=%s", rep.ID, urlQuery(done)), http.StatusSeeOther)
-			return nil
-		}
+		return s.startClocks(w, r, aware, awareNote)
 	}
 	http.Redirect(w, r, "/staff/cases/"+r.PathValue("id")+"?flagged="+f.Get("flag")+"#flags", http.StatusSeeOther)
 	return nil
