@@ -123,8 +123,11 @@ func (s *Server) declareIncident(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := r.PostForm
+	var note string
 	rep, err := func() (cra.Report, error) {
-		aware, _, err := cra.ParseAware(f.Get("aware_at"), s.CRA.Organisation().TimeZone)
+		var aware time.Time
+		var err error
+		aware, note, err = cra.ParseAware(f.Get("aware_at"), s.CRA.Organisation().TimeZone)
 		if err != nil {
 			return cra.Report{}, &patchday.Error{Kind: patchday.ErrInvalid, Message: "the incident was not declared", Fields: map[string]string{"aware_at": patchday.Summary(err)}}
 		}
@@ -139,7 +142,11 @@ func (s *Server) declareIncident(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
-	http.Redirect(w, r, fmt.Sprintf("/staff/regulatory/%d", rep.ID), http.StatusSeeOther)
+	done := "The reporting clocks run: the early warning is due within 24 hours of becoming aware."
+	if note != "" {
+		done += " " + note + "."
+	}
+	http.Redirect(w, r, fmt.Sprintf("/staff/regulatory/%d?done=%s", rep.ID, urlQuery(done)), http.StatusSeeOther)
 	return nil
 }
 
