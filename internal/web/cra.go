@@ -142,12 +142,18 @@ func (s *Server) declareIncident(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
+	http.Redirect(w, r, clocksStarted(rep.ID, note), http.StatusSeeOther)
+	return nil
+}
+
+// clocksStarted is where to go once a report's clocks start, with what
+// the page should say.
+func clocksStarted(id int64, note string) string {
 	done := "The reporting clocks run: the early warning is due within 24 hours of becoming aware."
 	if note != "" {
 		done += " " + note + "."
 	}
-	http.Redirect(w, r, fmt.Sprintf("/staff/regulatory/%d?done=%s", rep.ID, urlQuery(done)), http.StatusSeeOther)
-	return nil
+	return fmt.Sprintf("/staff/regulatory/%d?done=%s", id, urlQuery(done))
 }
 
 type craStageView struct {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -133,11 +132,7 @@ func (s *Server) startClocks(w http.ResponseWriter, r *http.Request, aware time.
 	case err != nil:
 		return err
 	}
-	done := "The reporting clocks run: the early warning is due within 24 hours of becoming aware."
-	if note != "" {
-		done += " " + note + "."
-	}
-	http.Redirect(w, r, fmt.Sprintf("/staff/regulatory/%d?done=%s", rep.ID, urlQuery(done)), http.StatusSeeOther)
+	http.Redirect(w, r, clocksStarted(rep.ID, note), http.StatusSeeOther)
 	return nil
 }
 
