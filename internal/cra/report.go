@@ -421,13 +421,25 @@ func (s *Service) EditDraft(ctx context.Context, a Actor, id int64, stage string
 		return patchday.Errorf(patchday.ErrConflict, "the %s was submitted; it is kept as sent", strings.ToLower(st.Title()))
 	}
 	d = clean(d)
+	p := patchday.Problems{}
 	if d.Product == "" {
-		return &patchday.Error{Kind: patchday.ErrInvalid, Message: "the draft was not saved", Fields: map[string]string{"product": "name the product"}}
+		p.Add("product", "name the product")
+	}
+	for _, m := range d.MemberStates {
+		if err := CheckMemberState(m); err != nil {
+			p.Add("member_states", err.Error())
+		}
+	}
+	if d.Malicious != "" && !slices.Contains([]string{Suspected, NotSuspected, Unknown}, d.Malicious) {
+		p.Add("malicious", "a malicious act is suspected, not-suspected or unknown")
 	}
 	for _, f := range []string{d.Nature, d.MeasuresTaken, d.MeasuresForUsers, d.Sensitivity, d.Description, d.Impact, d.Actor, d.Update} {
 		if utf8.RuneCountInString(f) > 20000 {
-			return patchday.Errorf(patchday.ErrInvalid, "a field of the draft is over 20,000 characters")
+			p.Add(string(st), "a field of the draft is over 20,000 characters")
 		}
+	}
+	if err := p.Err("the draft was not saved"); err != nil {
+		return err
 	}
 	rec.Draft, rec.EditedBy, rec.ApprovedBy, rec.ApprovedAt = &d, a.Email, "", time.Time{}
 	now := s.now().UTC()

@@ -167,6 +167,16 @@ func TestReportLifecycle(t *testing.T) {
 		t.Errorf("after submission: no overdue reminder for the early warning, the notification's half-time only: %+v", got[2:])
 	}
 
+	// Bad input is refused, every problem at once, and changes nothing.
+	bad := view.Drafts[cra.Notification]
+	bad.MemberStates, bad.Malicious, bad.Product = []string{"DE", "UK"}, "perhaps", " "
+	if err := svc.EditDraft(ctx, triager, r.ID, "notification", bad); !errors.Is(err, patchday.ErrInvalid) || len(patchday.FieldErrors(err)) != 3 ||
+		!strings.Contains(patchday.FieldErrors(err)["member_states"], `"UK" is not an EU Member State`) {
+		t.Errorf("a bad draft: %v", err)
+	}
+	if v, _ := svc.Get(ctx, r.ID); v.Stages[cra.Notification].Draft != nil {
+		t.Errorf("a refused draft was saved")
+	}
 	// An edit keeps what staff wrote, and withdraws an approval.
 	edited := view.Drafts[cra.Notification]
 	edited.MeasuresForUsers = "Block headers over 8 KB at the proxy."

@@ -127,7 +127,7 @@ func (s *Service) Edit(ctx context.Context, m Manager, ref, title, summary, cves
 func (s *Service) Advisory(ctx context.Context, ref string) (Draft, Release, error) {
 	d, err := s.store.AdvisoryByRef(ctx, strings.ToUpper(strings.TrimSpace(ref)))
 	if errors.Is(err, patchday.ErrNotFound) {
-		return Draft{}, Release{}, patchday.Errorf(patchday.ErrNotFound, "there is no advisory %s", ref)
+		return Draft{}, Release{}, errEmbargoed(ref) // the same answer as for an embargoed one
 	} else if err != nil {
 		return Draft{}, Release{}, err
 	}
@@ -167,13 +167,7 @@ func errEmbargoed(ref string) error {
 // Public returns an advisory and its release only if the release is
 // published: the embargo rule, decided here and nowhere else.
 func (s *Service) Public(ctx context.Context, ref string) (Draft, Release, error) {
-	d, err := s.store.AdvisoryByRef(ctx, strings.ToUpper(strings.TrimSpace(ref)))
-	if errors.Is(err, patchday.ErrNotFound) {
-		return Draft{}, Release{}, errEmbargoed(ref)
-	} else if err != nil {
-		return Draft{}, Release{}, err
-	}
-	r, err := s.store.ReleaseByID(ctx, d.ReleaseID)
+	d, r, err := s.Advisory(ctx, ref)
 	if err != nil {
 		return Draft{}, Release{}, err
 	}

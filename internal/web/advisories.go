@@ -351,7 +351,7 @@ func (s *Server) acknowledgments(w http.ResponseWriter, r *http.Request) error {
 			months = append(months, ackMonth{Month: m})
 		}
 		for _, c := range a.Credits {
-			if !slicesContains(months[i].Names, c.Name) {
+			if !slices.Contains(months[i].Names, c.Name) {
 				months[i].Names = append(months[i].Names, c.Name)
 			}
 		}
@@ -361,15 +361,6 @@ func (s *Server) acknowledgments(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.render(w, r, http.StatusOK, "acknowledgments.html", page{Title: "Acknowledgments", Data: months})
 	return nil
-}
-
-func slicesContains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // staffAdvisory is an advisory on the staff page.

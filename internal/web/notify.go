@@ -73,7 +73,7 @@ func (s *Server) SendNotifications(ctx context.Context) (int, error) {
 			if err != nil {
 				return 0, err
 			}
-			rels = append(rels, old)
+			rels = withReleases(rels, old)
 		}
 	}
 	rows, _, err := s.rowsOf(r, rels)
@@ -131,6 +131,17 @@ type bulletin struct {
 	Text string
 }
 
+// withReleases adds releases not yet in rels, keeping them in time order.
+func withReleases(rels []release.Release, more ...release.Release) []release.Release {
+	for _, x := range more {
+		if !slices.ContainsFunc(rels, func(y release.Release) bool { return y.ID == x.ID }) {
+			rels = append(rels, x)
+		}
+	}
+	slices.SortStableFunc(rels, func(a, b release.Release) int { return a.At.Compare(b.At) })
+	return rels
+}
+
 // publicReleases is the page form of the notices and bulletins: what is
 // announced for the coming releases, and what the last ones fixed.
 func (s *Server) publicReleases(w http.ResponseWriter, r *http.Request) error {
@@ -143,12 +154,7 @@ func (s *Server) publicReleases(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	for _, x := range last {
-		if !slices.ContainsFunc(rels, func(y release.Release) bool { return y.ID == x.ID }) {
-			rels = append(rels, x)
-		}
-	}
-	slices.SortFunc(rels, func(a, b release.Release) int { return a.At.Compare(b.At) })
+	rels = withReleases(rels, last...)
 	rows, _, err := s.rowsOf(r, rels)
 	if err != nil {
 		return err
