@@ -80,6 +80,15 @@ func TestBrowserPlanRelease(t *testing.T) {
 	if got := rm.Text(".flash"); !strings.Contains(got, rc.ID+" is in the release") {
 		t.Fatalf("after adding the case: %q", got)
 	}
+	if got := rm.Text("section.release"); !strings.Contains(got, "Gateway 2.4.2 over 2.4.1") {
+		t.Errorf("the release does not show the update it plans:\n%s", got)
+	}
+	// Taken out, and put back.
+	rm.Follow(chromedp.Click(chromedp.CSS(`section.release form[action="/staff/releases/unassign"] button`)))
+	if got := rm.Text(".flash"); !strings.Contains(got, rc.ID+" is out of the release") {
+		t.Fatalf("after taking the case out: %q", got)
+	}
+	rm.Follow(chromedp.Click(chromedp.CSS(`section.release form[action="/staff/releases/assign"] button`)))
 	rm.Do(
 		chromedp.Click(chromedp.CSS(`section.release details summary`)),
 		chromedp.SendKeys(chromedp.CSS(`section.release input[name="title"]`), "Heap overflow in Gateway"),
@@ -87,9 +96,21 @@ func TestBrowserPlanRelease(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`section.release input[name="cves"]`), "CVE-2026-10001"),
 	)
 	rm.Follow(chromedp.Click(chromedp.CSS(`section.release form[action="/staff/releases/advisory"] button`)))
+	// The draft is corrected on the advisories page before approval.
+	rm.Follow(chromedp.Click(chromedp.CSS(`a[href="/staff/advisories"]`)))
+	rm.Do(
+		chromedp.Click(chromedp.CSS(`section[id^="advisory-"] details summary`)),
+		chromedp.SetValue(chromedp.CSS(`section[id^="advisory-"] input[name="title"]`), "Heap overflow in the Gateway header parser"),
+	)
+	rm.Follow(chromedp.Click(chromedp.CSS(`section[id^="advisory-"] form button`)))
+	if got := rm.Text("main"); !strings.Contains(got, "is saved") || !strings.Contains(got, "Heap overflow in the Gateway header parser") ||
+		!strings.Contains(got, "embargoed") {
+		t.Errorf("the advisories page after editing the draft:\n%s", got)
+	}
+	rm.Follow(chromedp.Click(chromedp.CSS(`a[href="/staff/releases"]`)))
 	rm.Follow(chromedp.Click(chromedp.CSS(`section.release form[action="/staff/releases/approve"] button`)))
 	screenshot(rm, "releases-approved")
-	if got := rm.Text("section.release"); !strings.Contains(got, "approved") || !strings.Contains(got, "PDSA-") || !strings.Contains(got, "Heap overflow in Gateway") {
+	if got := rm.Text("section.release"); !strings.Contains(got, "approved") || !strings.Contains(got, "PDSA-") || !strings.Contains(got, "Heap overflow in the Gateway header parser") {
 		t.Errorf("the release after approval:\n%s", got)
 	}
 	// Embargoed until its time.
