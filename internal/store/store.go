@@ -15,6 +15,7 @@ import (
 
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/catalog"
 	"github.com/patchday/patchday/internal/cra"
 	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
@@ -34,6 +35,7 @@ type Store interface {
 	release.Store
 	release.SubscriberStore
 	cra.Store
+	catalog.Store
 	// TakeLease gives holder the named lease until the given time if it
 	// is free, expired, or already theirs, and reports whether holder has
 	// it: of several servers, one runs each scheduled job.
