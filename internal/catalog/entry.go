@@ -7,11 +7,13 @@ package catalog
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/tufrepo"
 )
@@ -104,4 +106,11 @@ func safe(s string) string {
 		return out
 	}
 	return "_"
+}
+
+func hexBytes(s string) ([]byte, error) {
+	if !blob.ValidSum(s) {
+		return nil, fmt.Errorf("%q is not a sha256", s)
+	}
+	return hex.DecodeString(s)
 }

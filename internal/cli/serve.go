@@ -22,6 +22,7 @@ import (
 	"github.com/patchday/patchday/internal/advisory"
 	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/catalog"
 	"github.com/patchday/patchday/internal/config"
 	"github.com/patchday/patchday/internal/cra"
 	"github.com/patchday/patchday/internal/fixes"
@@ -32,6 +33,7 @@ import (
 	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/staff"
 	"github.com/patchday/patchday/internal/store"
+	"github.com/patchday/patchday/internal/tufrepo"
 	"github.com/patchday/patchday/internal/version"
 	"github.com/patchday/patchday/internal/web"
 )
@@ -164,8 +166,14 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	regulatory := cra.NewService(st, cra.FromRecords(st), cra.Organisation{Name: cmp.Or(c.CRAOrg, c.VendorName),
 		MemberState: strings.ToUpper(c.CRAMemberState), CSIRT: c.CRACSIRT, Contact: c.CRAContact, TimeZone: loc,
 		MemberStates: markets, Points: points}, nil)
+	cat, err := openCatalog(ctx, c, st, blobs, log, e)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	h, err := web.NewServer(web.Deps{
-		CRA: regulatory, CRAReminders: relay != nil,
+		Catalog: cat,
+		CRA:     regulatory, CRAReminders: relay != nil,
 		Publisher:  advisory.Publisher{Name: c.VendorName, Namespace: strings.TrimRight(c.PublicURL, "/"), OrgID: c.CNAOrgID, ShortName: c.CNAShortName},
 		Disclosure: disclosure, Signer: signer, Subscriptions: subscriptions, Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
 		Intake: reports, Cases: handling, Fixes: builds, Releases: releases, DB: st, Engine: st.Engine(), Version: version.String(),
@@ -201,7 +209,7 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	caseSwept := make(chan struct{})
 	go func() {
 		defer close(caseSwept)
-		sweepCases(ctx, st, handling, releases, h.SendNotifications, craRemind, staffEmails{st}, remind, c.SweepInterval, log)
+		sweepCases(ctx, st, handling, releases, cat, h.SendNotifications, craRemind, staffEmails{st}, remind, c.SweepInterval, log)
 	}()
 	defer func() { cancel(); <-caseSwept }()
 
@@ -384,7 +392,7 @@ func mailReminder(ctx context.Context, relay *mail.Relay, public string, r cra.R
 // sweepCases runs time-driven case handling every interval while this
 // server holds the "case-sweep" lease, so of several servers sharing a
 // database one sweeps at a time.
-func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, releases *release.Service,
+func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, releases *release.Service, cat *catalog.Service,
 	notify, craRemind func(context.Context) (int, error), people cases.Staff,
 	remind func(context.Context, cases.Reminder) error, every time.Duration, log *slog.Logger) {
 	host, _ := os.Hostname()
@@ -413,6 +421,9 @@ func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, release
 					log.Warn("release published late: no server was up to publish it on time", "release", p.Release.ID, "delay", p.Delay.Round(time.Second))
 				}
 			}
+		}
+		if ok, err := st.TakeLease(ctx, "catalog", holder, now, now.Add(2*every)); err == nil && ok {
+			syncCatalog(ctx, cat, log)
 		}
 		if ok, err := st.TakeLease(ctx, "notifications", holder, now, now.Add(2*every)); err == nil && ok {
 			if n, err := notify(ctx); err != nil && ctx.Err() == nil {
@@ -447,5 +458,66 @@ func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, release
 		if len(got.Closed) > 0 || got.Reminders > 0 {
 			log.Info("case sweep", "closed", got.Closed, "reminders", got.Reminders)
 		}
+	}
+}
+
+// openCatalog opens the signed catalog: the TUF keys and root versions in
+// --tuf-keys (created, all of them, on the first start with the default
+// directory, so one command runs the whole loop), every root version
+// there imported in order.
+func openCatalog(ctx context.Context, c config.Serve, st store.Store, blobs *blob.Store, log *slog.Logger, e *env) (*catalog.Service, error) {
+	dir := c.TUFKeys
+	if dir == "" {
+		dir = filepath.Join(c.Data, "tuf-keys")
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			if err := tufrepo.Init(dir, tufrepo.DefaultLayout(), time.Now().Add(tufrepo.RootExpiry)); err != nil {
+				return nil, fmt.Errorf("creating the catalog's signing keys: %w", err)
+			}
+			fmt.Fprintf(e.stdout, "Created the update catalog's TUF keys in %s. The root key is there too:\n"+
+				"for production, move root-*.key offline (see docs/operations.md, \"Catalog keys\").\n", dir)
+		}
+	}
+	keys, err := tufrepo.ReadKeyDir(dir)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--tuf-keys: %w", err)}
+	}
+	roots, err := tufrepo.RootFiles(dir)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--tuf-keys: %w", err)}
+	}
+	repo := tufrepo.New(st, keys, tufrepo.Expiry{Targets: c.TargetsExpiry, Snapshot: c.SnapshotExpiry, Timestamp: c.TimestampExpiry}, nil)
+	for _, path := range roots {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		added, err := repo.ImportRoot(ctx, b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if added {
+			log.Info("catalog root metadata imported", "file", path)
+		}
+	}
+	return catalog.NewService(st, st, blobs, repo, c.CatalogDeltas, log, nil), nil
+}
+
+// syncCatalog adds newly published updates to the catalog and keeps the
+// online TUF metadata signed.
+func syncCatalog(ctx context.Context, cat *catalog.Service, log *slog.Logger) {
+	got, err := cat.Sync(ctx)
+	if err != nil && ctx.Err() == nil {
+		log.Error("catalog: new updates not added; retried next time", "err", err)
+	}
+	for _, e := range got.Added {
+		log.Info("catalog entry", "product", e.Update.Product, "version", e.Update.Brings, "state", e.State, "deltas", len(e.Deltas))
+	}
+	if got.Signed {
+		log.Info("catalog targets signed and published")
+	}
+	if r, err := cat.Repo().Refresh(ctx); err != nil && ctx.Err() == nil {
+		log.Error("catalog: TUF metadata not re-signed; clients refuse it once it expires", "err", err)
+	} else if r != (tufrepo.Refreshed{}) {
+		log.Info("catalog metadata re-signed", "targets", r.Targets, "snapshot", r.Snapshot, "timestamp", r.Timestamp)
 	}
 }

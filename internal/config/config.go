@@ -13,8 +13,10 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/patchday/patchday/internal/catalog"
 	"github.com/patchday/patchday/internal/cra"
 	"github.com/patchday/patchday/internal/staff"
+	"github.com/patchday/patchday/internal/tufrepo"
 )
 
 // EnvPrefix starts every environment override.
@@ -187,6 +189,14 @@ type Serve struct {
 	CRATimeZone    string
 	CRAReminders   string
 	CRAMarkets     string
+	// The signed catalog: the directory of TUF keys and root versions,
+	// how many earlier versions get a direct delta, and how long each
+	// online role's metadata stays valid.
+	TUFKeys         string
+	CatalogDeltas   int
+	TargetsExpiry   time.Duration
+	SnapshotExpiry  time.Duration
+	TimestampExpiry time.Duration
 }
 
 // Flags registers the serve flags.
@@ -229,6 +239,11 @@ func (c *Serve) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.CRATimeZone, "cra-timezone", "UTC", "the organisation's time zone (IANA name, e.g. Europe/Berlin): awareness times are read and day-based deadlines counted in it")
 	fs.StringVar(&c.CRAReminders, "cra-reminders", "50%,2h", "when to remind before each reporting deadline: percentages of the clock and times before it")
 	fs.StringVar(&c.CRAMarkets, "cra-markets", "", "Member States where each product is made available, e.g. \"Gateway=DE,FR,NL;Agent=all\"")
+	fs.StringVar(&c.TUFKeys, "tuf-keys", "", "directory with the catalog's online TUF keys (snapshot, timestamp, and targets if signed online) and every N.root.json (default: <data>/tuf-keys, created with all keys on first start)")
+	fs.IntVar(&c.CatalogDeltas, "catalog-deltas", catalog.DefaultDeltas, "how many earlier versions of a product get a direct delta to each new one (0: none)")
+	fs.DurationVar(&c.TargetsExpiry, "tuf-targets-expiry", tufrepo.DefaultExpiry.Targets, "how long signed targets stay valid (re-signed at half, if the server holds the targets keys)")
+	fs.DurationVar(&c.SnapshotExpiry, "tuf-snapshot-expiry", tufrepo.DefaultExpiry.Snapshot, "how long a signed snapshot stays valid (re-signed at half)")
+	fs.DurationVar(&c.TimestampExpiry, "tuf-timestamp-expiry", tufrepo.DefaultExpiry.Timestamp, "how long a signed timestamp stays valid (re-signed at half)")
 	fs.StringVar(&c.PGPPassphrase, "pgp-passphrase", "", "passphrase of --pgp-key, if it is protected; prefer the environment variable to the flag, which others on the host can see")
 }
 
@@ -269,6 +284,17 @@ func (c Serve) Validate() error {
 	}
 	if c.VerifyDays < 1 || c.VerifyDays > 365 {
 		errs = append(errs, "--verify-days: must be from 1 to 365")
+	}
+	if c.CatalogDeltas < 0 || c.CatalogDeltas > 32 {
+		errs = append(errs, "--catalog-deltas: must be from 0 to 32")
+	}
+	for _, e := range []struct {
+		flag string
+		d    time.Duration
+	}{{"--tuf-targets-expiry", c.TargetsExpiry}, {"--tuf-snapshot-expiry", c.SnapshotExpiry}, {"--tuf-timestamp-expiry", c.TimestampExpiry}} {
+		if e.d < 2*c.SweepInterval || e.d < time.Minute {
+			errs = append(errs, e.flag+": must be at least 1m and twice --sweep-interval, so it is re-signed in time")
+		}
 	}
 	if c.SweepInterval < time.Second {
 		errs = append(errs, "--sweep-interval: must be at least 1s")

@@ -208,7 +208,8 @@ func (r *Repo) PendingTargets(ctx context.Context) ([]byte, error) {
 
 // Submit accepts targets metadata signed offline: it must be the next
 // version, unexpired, and carry the threshold of targets signatures under
-// the current root. A snapshot and a timestamp follow at once.
+// the current root. The snapshot and timestamp that name it follow at the
+// next Refresh, by whoever holds those keys (the server, within a sweep).
 func (r *Repo) Submit(ctx context.Context, body []byte) error {
 	root, err := r.root(ctx)
 	if err != nil {
@@ -232,11 +233,7 @@ func (r *Repo) Submit(ctx context.Context, body []byte) error {
 		return patchday.Errorf(patchday.ErrInvalid, "targets are not signed by enough targets keys: %v", err)
 	}
 	delete(md.UnrecognizedFields, "pending")
-	if err := r.putTargets(ctx, md); err != nil {
-		return err
-	}
-	_, err = r.Refresh(ctx)
-	return err
+	return r.putTargets(ctx, md)
 }
 
 func (r *Repo) putTargets(ctx context.Context, md *metadata.Metadata[metadata.TargetsType]) error {

@@ -288,6 +288,9 @@ func TestOfflineTargetsSigning(t *testing.T) {
 	if err := f.srv.repo.Submit(ctx, full); err != nil {
 		t.Fatal(err)
 	}
+	if got, err := f.srv.repo.Refresh(ctx); err != nil || got != (tufrepo.Refreshed{Snapshot: true, Timestamp: true}) {
+		t.Fatalf("refresh after submit: %+v %v", got, err)
+	}
 	if got := download(t, f.client(t), "1-curl/8.0/curl.tar.zst"); string(got) != "curl" {
 		t.Fatalf("downloaded %q", got)
 	}

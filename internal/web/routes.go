@@ -67,6 +67,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /.well-known/csaf/white/", s.handle(s.csafFile))
 	mux.Handle("GET /security.txt", http.RedirectHandler("/.well-known/security.txt", http.StatusMovedPermanently))
 	mux.Handle("GET /.well-known/pgp-key.asc", s.handle(s.pgpKey)) // security.txt names it: pgpKeyPath
+	// Endpoints and downstream servers: the signed catalog.
+	mux.Handle("GET /tuf/{name}", s.handle(s.tufMetadata))
+	mux.Handle("GET /tuf/targets/{path...}", s.handle(s.tufTarget))
+	mux.Handle("GET /content/{sha256}", s.handle(s.content))
 	mux.Handle("GET /report", s.handle(s.reportPage))
 	mux.Handle("POST /report", s.handle(s.submitReport))
 	mux.Handle("GET /r/{link}", s.handle(s.privateCase))

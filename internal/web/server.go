@@ -16,6 +16,7 @@ import (
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/catalog"
 	"github.com/patchday/patchday/internal/cra"
 	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
@@ -38,6 +39,8 @@ type Deps struct {
 	Cases    *cases.Service
 	Fixes    *fixes.Service
 	Releases *release.Service
+	// Catalog serves the signed update catalog; nil serves none.
+	Catalog *catalog.Service
 	// MaxFixBytes bounds one uploaded fix build.
 	MaxFixBytes int64
 	Blobs       *blob.Store

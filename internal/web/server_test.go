@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/cases"
+	"github.com/patchday/patchday/internal/catalog"
 	"github.com/patchday/patchday/internal/cra"
 	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/intake"
@@ -27,6 +29,7 @@ import (
 	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/staff"
 	"github.com/patchday/patchday/internal/store/sqlite"
+	"github.com/patchday/patchday/internal/tufrepo"
 )
 
 // harness is a real Server on a real SQLite file and staff service, with
@@ -39,6 +42,9 @@ type harness struct {
 	clock *clock
 	log   *logBuffer
 	links map[string]string // private links of the reports made, by case id
+	blobs string            // the blob store's directory
+	keys  string            // the catalog's TUF keys and root
+	repo  *tufrepo.Repo
 }
 
 // sessionTTL is short so a test can step past it.
@@ -51,7 +57,8 @@ func newHarness(t testing.TB) *harness {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	blobs, err := blob.Open(filepath.Join(t.TempDir(), "blobs"))
+	blobDir := filepath.Join(t.TempDir(), "blobs")
+	blobs, err := blob.Open(blobDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,9 +89,24 @@ func newHarness(t testing.TB) *harness {
 	points, _ := cra.ParsePoints(cra.DefaultPoints)
 	regulatory := cra.NewService(db, cra.FromRecords(db), cra.Organisation{Name: "Example Corp", MemberState: "DE", CSIRT: "CERT-Bund",
 		Contact: "psirt@example.com", TimeZone: berlin, MemberStates: map[string][]string{"Gateway": {"DE", "FR"}}, Points: points}, clk.Now)
+	keys := filepath.Join(t.TempDir(), "tuf-keys")
+	if err := tufrepo.Init(keys, tufrepo.DefaultLayout(), clk.Now().Add(tufrepo.RootExpiry)); err != nil {
+		t.Fatal(err)
+	}
+	signing, err := tufrepo.ReadKeyDir(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := tufrepo.New(db, signing, tufrepo.DefaultExpiry, clk.Now)
+	if root, err := os.ReadFile(filepath.Join(keys, "1.root.json")); err != nil {
+		t.Fatal(err)
+	} else if _, err := repo.ImportRoot(t.Context(), root); err != nil {
+		t.Fatal(err)
+	}
 	srv, err := NewServer(Deps{
-		CRA: regulatory,
-		Log: log, Staff: svc, Products: product.NewService(db, clk.Now), Audit: db, Blobs: blobs,
+		Catalog: catalog.NewService(db, db, blobs, repo, catalog.DefaultDeltas, log, clk.Now),
+		CRA:     regulatory,
+		Log:     log, Staff: svc, Products: product.NewService(db, clk.Now), Audit: db, Blobs: blobs,
 		Intake:   reports,
 		Cases:    handling,
 		Fixes:    builds,
@@ -94,7 +116,8 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}
-	return &harness{t: t, srv: srv, db: db, staff: svc, clock: clk, log: buf, links: map[string]string{}}
+	return &harness{t: t, srv: srv, db: db, staff: svc, clock: clk, log: buf, links: map[string]string{},
+		blobs: blobDir, keys: keys, repo: repo}
 }
 
 // do serves one request.
