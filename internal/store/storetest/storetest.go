@@ -50,6 +50,7 @@ func Run(t *testing.T, h Harness) {
 		{"CRAReports", testCRAReports},
 		{"Advisories", testAdvisories},
 		{"Subscribers", testSubscribers},
+		{"Catalog", testCatalog},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
