@@ -155,20 +155,12 @@ func rawOf(m *json.RawMessage) []byte {
 func (s *Service) entry(ctx context.Context, u release.Update, earlier []Entry) (Entry, error) {
 	e := Entry{Update: u, State: Refused, Restart: "none", Created: s.now().UTC()}
 	e.Full = Target{Path: targetPath(u.Product, u.ProductID, u.Brings, "payload.tar.zst"), SHA256: u.Payload.SHA256, Size: u.Payload.Size}
-	m, err := s.manifest(u.Payload.SHA256)
-	if err != nil {
-		e.Reason = fmt.Sprintf("the build %s is not a patchday payload (%v); build one with 'patchday payload build'", u.Payload.Name, err)
+	restart, problem := s.Check(u)
+	if problem != "" {
+		e.Reason = problem
 		return e, nil
 	}
-	switch {
-	case m.Product != u.Product:
-		e.Reason = fmt.Sprintf("the payload is for product %q, not %q", m.Product, u.Product)
-		return e, nil
-	case m.Version != u.Brings:
-		e.Reason = fmt.Sprintf("the payload installs version %q, but the fix brings %q", m.Version, u.Brings)
-		return e, nil
-	}
-	e.State, e.Restart = Ready, m.Restart
+	e.State, e.Restart = Ready, restart
 	bases, err := s.bases(ctx, u, earlier)
 	if err != nil {
 		return e, err
@@ -184,6 +176,24 @@ func (s *Service) entry(ctx context.Context, u release.Update, earlier []Entry) 
 		e.Deltas = append(e.Deltas, d)
 	}
 	return e, nil
+}
+
+// Check says whether an update's build can be distributed: it must be a
+// patchday payload of the update's product and version. It returns the
+// payload's restart need, or the problem.
+func (s *Service) Check(u release.Update) (restart, problem string) {
+	m, err := s.manifest(u.Payload.SHA256)
+	switch {
+	case errors.Is(err, patchday.ErrNotFound):
+		return "", fmt.Sprintf("the build %s is missing from the blob store", u.Payload.Name)
+	case err != nil:
+		return "", fmt.Sprintf("the build %s is not a patchday payload (%v); build one with 'patchday payload build'", u.Payload.Name, err)
+	case m.Product != u.Product:
+		return "", fmt.Sprintf("the payload is for product %q, not %q", m.Product, u.Product)
+	case m.Version != u.Brings:
+		return "", fmt.Sprintf("the payload installs version %q, but the fix brings %q", m.Version, u.Brings)
+	}
+	return m.Restart, ""
 }
 
 func (s *Service) manifest(sha string) (payload.Manifest, error) {

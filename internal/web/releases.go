@@ -123,8 +123,16 @@ type releasesPage struct {
 // releaseUpdates is what a release hands the catalog, or why it cannot
 // be worked out (approval is refused until that is resolved).
 type releaseUpdates struct {
-	List    []release.Update
+	List    []plannedUpdate
 	Problem string
+}
+
+// plannedUpdate is an update with what the catalog makes of it: its
+// restart need, or why its build will not be distributed.
+type plannedUpdate struct {
+	release.Update
+	Restart     string
+	Undelivered string
 }
 
 func (s *Server) releasesPage(w http.ResponseWriter, r *http.Request) error {
@@ -150,7 +158,15 @@ func (s *Server) renderReleases(w http.ResponseWriter, r *http.Request, code int
 		} else if err != nil {
 			return err
 		} else {
-			updates[row.ID] = releaseUpdates{List: us}
+			var list []plannedUpdate
+			for _, u := range us {
+				pu := plannedUpdate{Update: u}
+				if s.Catalog != nil {
+					pu.Restart, pu.Undelivered = s.Catalog.Check(u)
+				}
+				list = append(list, pu)
+			}
+			updates[row.ID] = releaseUpdates{List: list}
 		}
 	}
 	p.Title = "Releases"

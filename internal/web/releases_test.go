@@ -104,6 +104,9 @@ func TestReleasePlanningAndCalendarEmbargo(t *testing.T) {
 		!strings.Contains(page, "<strong>Gateway 2.4.2</strong> over 2.4.1 · Critical · fixes "+id) {
 		t.Errorf("the releases page does not show the April content and the update it plans:\n%s", page)
 	}
+	if !strings.Contains(page, "Not distributed to endpoints: the build gateway-2.4.2.tar.zst is missing from the blob store") {
+		t.Errorf("the releases page does not warn that the build cannot be distributed:\n%s", grepLines(page, "distributed"))
+	}
 	// Taken out and put back: the release manager changes their mind.
 	if rec := h.do(post("/staff/releases/unassign", form("case", id), rm)); rec.Code != http.StatusSeeOther {
 		t.Fatalf("unassign: %d %s", rec.Code, rec.Body)
