@@ -167,6 +167,9 @@ func (s *Service) entry(ctx context.Context, u release.Update, earlier []Entry) 
 	}
 	for _, b := range bases {
 		d, err := s.delta(ctx, b, u)
+		if errors.Is(err, errNotSmaller) {
+			continue // the full payload is the smaller route
+		}
 		if err != nil {
 			// A missing delta costs bandwidth, not correctness.
 			s.log.Warn("delta not built; clients download the full payload", "product", u.Product,
@@ -225,6 +228,9 @@ func (s *Service) bases(ctx context.Context, u release.Update, earlier []Entry) 
 	return below[:min(len(below), s.deltas)], nil
 }
 
+// errNotSmaller says a delta would be no smaller than the full payload.
+var errNotSmaller = errors.New("the delta is not smaller than the payload")
+
 func (s *Service) delta(ctx context.Context, from Entry, to release.Update) (Delta, error) {
 	start := time.Now()
 	oldF, err := s.blobs.Open(from.Full.SHA256)
@@ -240,6 +246,9 @@ func (s *Service) delta(ctx context.Context, from Entry, to release.Update) (Del
 	var buf bytes.Buffer
 	if err := payload.BuildDelta(ctx, oldF, newF, &buf, payload.Limits{}); err != nil {
 		return Delta{}, err
+	}
+	if int64(buf.Len()) >= to.Payload.Size {
+		return Delta{}, errNotSmaller
 	}
 	ref, err := s.blobs.Put(ctx, &buf, int64(buf.Len())+1)
 	if err != nil {
