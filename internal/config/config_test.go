@@ -37,7 +37,8 @@ var defaults = config.Serve{
 	ShutdownTimeout: 30 * time.Second,
 	MaxAttachments:  10, MaxAttachmentBytes: 50 << 20, ReportsPerHour: 10, Languages: "en",
 	SMTPDomain: "localhost", SMTPMaxBytes: 60 << 20, SweepInterval: time.Minute, VerifyDays: 14, NoticeDays: 3, CRATimeZone: "UTC", CRAReminders: "50%,2h",
-	ReleaseRule: "DTSTART:20260113T170000Z\nRRULE:FREQ=MONTHLY;BYDAY=+2TU",
+	ReleaseRule:   "DTSTART:20260113T170000Z\nRRULE:FREQ=MONTHLY;BYDAY=+2TU",
+	CatalogDeltas: 3, TargetsExpiry: 90 * 24 * time.Hour, SnapshotExpiry: 7 * 24 * time.Hour, TimestampExpiry: 24 * time.Hour,
 }
 
 // parseServe parses args into a Serve config, then applies env.
@@ -291,6 +292,8 @@ func TestServeValidate(t *testing.T) {
 		{name: "a made-up time zone", change: func(c *config.Serve) { c.CRATimeZone = "Europe/Atlantis" }, wantErr: []string{"--cra-timezone"}},
 		{name: "bad reminders", change: func(c *config.Serve) { c.CRAReminders = "soon" }, wantErr: []string{"--cra-reminders"}},
 		{name: "bad markets", change: func(c *config.Serve) { c.CRAMarkets = "Gateway=UK" }, wantErr: []string{"--cra-markets"}},
+		{name: "too many deltas", change: func(c *config.Serve) { c.CatalogDeltas = 33 }, wantErr: []string{"--catalog-deltas"}},
+		{name: "timestamp outlived by the sweep", change: func(c *config.Serve) { c.TimestampExpiry = 90 * time.Second }, wantErr: []string{"--tuf-timestamp-expiry"}},
 		{name: "not a Member State", change: func(c *config.Serve) { c.CRAMemberState = "CH" }, wantErr: []string{"--cra-member-state"}},
 		{name: "PGP key", change: func(c *config.Serve) { c.PGPKey, c.PGPPassphrase = "/etc/patchday/pgp.asc", "secret" }},
 		{name: "PGP passphrase without a key", change: func(c *config.Serve) { c.PGPPassphrase = "secret" }, wantErr: []string{"--pgp-passphrase: also set --pgp-key"}},
