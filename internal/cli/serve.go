@@ -422,8 +422,10 @@ func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, release
 				}
 			}
 		}
-		if ok, err := st.TakeLease(ctx, "catalog", holder, now, now.Add(2*every)); err == nil && ok {
-			syncCatalog(ctx, cat, log)
+		if cat.Repo().Signs() {
+			if ok, err := st.TakeLease(ctx, "catalog", holder, now, now.Add(2*every)); err == nil && ok {
+				syncCatalog(ctx, cat, log)
+			}
 		}
 		if ok, err := st.TakeLease(ctx, "notifications", holder, now, now.Add(2*every)); err == nil && ok {
 			if n, err := notify(ctx); err != nil && ctx.Err() == nil {
@@ -469,7 +471,19 @@ func openCatalog(ctx context.Context, c config.Serve, st store.Store, blobs *blo
 	dir := c.TUFKeys
 	if dir == "" {
 		dir = filepath.Join(c.Data, "tuf-keys")
-		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		_, statErr := os.Stat(dir)
+		_, rootErr := st.TUF(ctx, tufrepo.Root, 0)
+		switch {
+		case statErr == nil:
+		case !errors.Is(statErr, os.ErrNotExist):
+			return nil, statErr
+		case rootErr == nil:
+			// Another server sharing this database made the keys: this
+			// one serves the catalog and leaves signing to those that
+			// hold them.
+			log.Warn("this server holds no catalog keys: it serves the signed catalog, and servers started with --tuf-keys sign it")
+			return catalog.NewService(st, st, blobs, tufrepo.New(st, nil, tufrepo.Expiry{}, nil), c.CatalogDeltas, log, nil), nil
+		default:
 			if err := tufrepo.Init(dir, tufrepo.DefaultLayout(), time.Now().Add(tufrepo.RootExpiry)); err != nil {
 				return nil, fmt.Errorf("creating the catalog's signing keys: %w", err)
 			}

@@ -63,6 +63,10 @@ func New(s Store, keys []Key, e Expiry, now func() time.Time) *Repo {
 	return &Repo{store: s, keys: keys, expiry: e, now: now}
 }
 
+// Signs reports whether the server holds any signing keys: one without
+// serves the metadata others sign.
+func (r *Repo) Signs() bool { return len(r.keys) > 0 }
+
 // ImportRoot adds a root version: the first must be version 1 and signed
 // by its own threshold of root keys; each later one must be the next
 // version, signed by the threshold of the previous root's keys and its
