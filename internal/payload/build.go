@@ -51,8 +51,8 @@ func Build(ctx context.Context, dir string, meta Meta, w io.Writer) (Built, erro
 		Product: meta.Product,
 		Version: meta.Version,
 		Restart: meta.Restart,
-		Pre:     meta.Pre,
-		Post:    meta.Post,
+		Pre:     slices.Clone(meta.Pre),
+		Post:    slices.Clone(meta.Post),
 		Entries: entries,
 	}
 	m.normalize()

@@ -33,7 +33,8 @@
 //	         [A-Za-z0-9@._-]{1,255} and starts with neither "." nor "-"
 //	pre      optional actions run before the files are swapped in
 //	post     optional actions run after
-//	entries  the tree, sorted by path (byte order), each path once
+//	entries  the tree, sorted by path (byte order), each path once; it may
+//	         be empty (a payload of actions only)
 //
 // An action is {"name", "command", "timeout_seconds"}: a name (1 to 100
 // bytes, printable, unique within its list), the command as argv (at least
@@ -49,7 +50,8 @@
 //	        entry lies below a file or a symbolic link.
 //	type    "file", "dir" or "symlink"
 //	mode    the permission bits, including setuid (04000), setgid (02000)
-//	        and sticky (01000): at most 07777; 0 for a symlink
+//	        and sticky (01000): at most 07777, as a JSON number (so 0755
+//	        is written 493); 0 for a symlink
 //	size    a file's length in bytes; absent (0) for the others
 //	sha256  a file's SHA-256, 64 lowercase hex digits; absent for the others
 //	target  a symlink's target, kept as is (absolute targets are legal):

@@ -2,6 +2,7 @@ package payload
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -278,12 +279,11 @@ func ReadAll(ctx context.Context, r io.Reader, lim Limits) (Manifest, map[string
 		if err != nil {
 			return Manifest{}, nil, err
 		}
-		b := make([]byte, 0, e.Size)
-		buf := bytesWriter{b}
-		if _, err := io.Copy(&buf, pr); err != nil {
+		b, err := readBody(pr, e)
+		if err != nil {
 			return Manifest{}, nil, err
 		}
-		files[e.Path] = buf.b
+		files[e.Path] = b
 	}
 }
 
@@ -312,21 +312,23 @@ func ReadFile(ctx context.Context, r io.Reader, lim Limits, p string) ([]byte, e
 		if e.Path != p {
 			continue
 		}
-		buf := bytesWriter{make([]byte, 0, e.Size)}
-		if _, err := io.Copy(&buf, pr); err != nil {
-			return nil, err
-		}
-		return buf.b, nil
+		return readBody(pr, e)
 	}
 }
 
-// bytesWriter appends to a slice allocated once at the right size.
-type bytesWriter struct{ b []byte }
-
-func (w *bytesWriter) Write(p []byte) (int, error) {
-	w.b = append(w.b, p...)
-	return len(p), nil
+// readBody reads the current file e of pr into memory. It allocates as the
+// bytes come, at most maxPrealloc ahead: the size a manifest declares is
+// not yet proven, and a tiny payload could otherwise claim gigabytes.
+func readBody(pr *Reader, e Entry) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(int(min(e.Size, maxPrealloc)))
+	if _, err := buf.ReadFrom(pr); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
+
+const maxPrealloc = 1 << 20
 
 // budgetReader fails once more than left bytes are read.
 type budgetReader struct {

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -395,5 +396,39 @@ func TestReaderSkipChecks(t *testing.T) {
 	}
 	if _, _, err := ReadAll(context.Background(), bytes.NewReader(bad), Limits{}); err == nil {
 		t.Error("ReadAll returned a payload with a bad file")
+	}
+}
+
+// TestReadAllClaimedSize checks that a payload declaring a huge file costs
+// memory only for the bytes that actually come.
+func TestReadAllClaimedSize(t *testing.T) {
+	const claimed = 1 << 30
+	m := Manifest{Format: Format, Product: "p", Version: "1", Restart: "none",
+		Entries: []Entry{{Path: "big", Type: TypeFile, Mode: 0o644, Size: claimed, SHA256: sumOf("")}}}
+	js, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	tw.WriteHeader(&tar.Header{Name: "manifest.json", Mode: 0o644, Size: int64(len(js))})
+	tw.Write(js)
+	tw.WriteHeader(&tar.Header{Name: "files/big", Mode: 0o644, Size: claimed})
+	tw.Write([]byte("only this much"))
+	tw.Flush() // fails: the archive stops here, as a hostile one may
+	var zb bytes.Buffer
+	zw, _ := zstd.NewWriter(&zb)
+	zw.Write(tb.Bytes())
+	zw.Close()
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, _, err = ReadAll(context.Background(), bytes.NewReader(zb.Bytes()), Limits{})
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, patchday.ErrInvalid) || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("err = %v, want a truncated payload", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 64<<20 {
+		t.Errorf("ReadAll allocated %d bytes for a payload of %d", n, zb.Len())
 	}
 }
