@@ -38,13 +38,13 @@ func sectionLimit(newSize int) int {
 
 // encodeSuffix is the suffix-array encoder: bsdiff's scan, then the coding described in the
 // package documentation.
-func encodeSuffix(old, new []byte) ([]byte, error) {
+func encodeSuffix(j *job) ([]byte, error) {
+	old, new := j.old, j.new
 	sa, err := suffixArray(old)
 	if err != nil {
 		return nil, err
 	}
 	s := scan(old, new, sa, newBuckets(old))
-	sa = nil
 
 	var raw [numSections][]byte
 	for _, o := range s.ops {
@@ -62,28 +62,19 @@ func encodeSuffix(old, new []byte) ([]byte, error) {
 		return nil, fmt.Errorf("suffix encoder: %d bytes of sections exceed the limit for %d bytes", total, len(new))
 	}
 
-	// The extra bytes use old as a dictionary; the other sections share one encoder.
+	// Compress the sections concurrently; the extra bytes use old as a dictionary.
 	var comp [numSections][]byte
-	var errs [2]error
+	var errs [numSections]error
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		comp[secExtra], errs[0] = compress(raw[secExtra], old)
-	})
-	wg.Go(func() {
-		maxLen := 0
-		for _, r := range raw[:secExtra] {
-			maxLen = max(maxLen, len(r))
-		}
-		e, err := newEncoder(maxLen, nil)
-		if err != nil {
-			errs[1] = err
-			return
-		}
-		defer e.Close()
-		for i, r := range raw[:secExtra] {
-			comp[i] = e.EncodeAll(r, nil)
-		}
-	})
+	for i := range raw {
+		wg.Go(func() {
+			if i == secExtra {
+				comp[i], errs[i] = j.withOld.compress(raw[i])
+			} else {
+				comp[i], errs[i] = compress(raw[i])
+			}
+		})
+	}
 	wg.Wait()
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, fmt.Errorf("suffix encoder: %w", err)
@@ -215,9 +206,10 @@ func decodeSuffix(old, body []byte, newSize int) ([]byte, error) {
 		var o op
 		o, ctrl, _ = nextOp(ctrl)
 		pos += o.seek
+		start := len(out)
 		out = append(out, old[pos:pos+o.add]...)
 		for i, d := range diff[:o.add] {
-			out[len(out)-o.add+i] += d
+			out[start+i] += d
 		}
 		diff = diff[o.add:]
 		pos += o.add

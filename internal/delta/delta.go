@@ -3,8 +3,8 @@
 //
 // Diff tries several encoders and keeps the smallest result, so a delta is never larger than
 // the new file compressed on its own (plus a header). On executables and libraries the
-// suffix-array encoder usually wins by far; it is bsdiff's algorithm with a stronger coding of
-// its output and is typically smaller than bsdiff 4.3's patches while being faster to build.
+// suffix-array encoder usually wins by far: it is bsdiff's algorithm with a stronger coding of
+// its output, smaller than bsdiff 4.3's patches and faster to build.
 //
 // # Format
 //
@@ -24,38 +24,42 @@
 // (ErrWrongBase) before doing any other work, refuses sizes above MaxOutput, and checks the
 // size and SHA-256 of what it rebuilt before returning it (ErrCorrupt otherwise).
 //
-// In the bodies below, uvarint and varint are the encodings of encoding/binary (varint is
-// zig-zag signed), and "zstd" is one Zstandard frame (RFC 8878) without checksum. A zstd frame
-// "with old as dictionary" uses the old file as a raw-content dictionary (no dictionary id
-// needed; the format never names one). Window sizes never exceed the smallest power of two
-// that is at least the dictionary size plus the decompressed size, nor 512 MiB.
+// In the bodies, uvarint and varint are the variable-length integers of Go's encoding/binary
+// (varint is zig-zag signed), and "zstd" is a single Zstandard frame (RFC 8878), without
+// checksum. "With old as dictionary" means the old file is a raw-content dictionary with
+// dictionary id 0, so no id is written; that is what zstd --patch-from uses. A frame's window
+// is at most the smallest power of two that holds the dictionary and the frame's content
+// (and at least 1 KiB, at most 512 MiB); Apply refuses larger windows.
 //
-// Encoder 1, suffix-array diff (bsdiff's algorithm). The new file is described by a list of
-// ops; each op moves a position in old by seek, takes add bytes of new as the old bytes there
-// plus diff bytes (bytewise, modulo 256), advancing in old, and then takes copy bytes of new
-// verbatim from the extra bytes. The body is six sections, each
+// Encoder 1, suffix-array diff (bsdiff's algorithm). New is described by ops. Each op first
+// moves a position in old (starting at 0) by seek, which may be negative; then takes add bytes
+// of new as the old bytes from there, each plus the next diff byte (modulo 256), advancing
+// the position; then copy bytes of new verbatim from the extra bytes. The body is six
+// sections, each
 //
-//	uvarint raw size, uvarint compressed size, zstd frame of the raw bytes (absent if empty)
+//	uvarint raw size, uvarint compressed size, zstd frame of the raw bytes
 //
-// in this order:
+// where an empty section has compressed size 0 and no frame. In this order:
 //
-//	ctrl   per op: varint seek, uvarint add, uvarint copy; add+copy > 0
-//	gaps   per nonzero run of the diff bytes: uvarint count of zero bytes before it
-//	ranks  per nonzero run: one byte, its value's rank in a move-to-front list of the last
-//	       64 distinct run values (0 is the most recent), or 64 for a new value
-//	lens   per new value: uvarint length
+//	ctrl   per op: varint seek, uvarint add, uvarint copy (add+copy > 0)
+//	gaps   per nonzero run: uvarint count of zero diff bytes before it
+//	ranks  per nonzero run: one byte, the rank of its value in a move-to-front list of the
+//	       last 64 distinct run values (0 is the most recent), or 64 for a new value
+//	lens   per new value: uvarint length (> 0)
 //	lits   the bytes of the new values, in order
-//	extra  the extra bytes (zstd with old as dictionary)
+//	extra  the extra bytes, with old as dictionary (the other sections have none)
 //
-// The diff bytes are all add bytes in op order: zero except for the runs, whose values are
-// taken from the move-to-front list or the next new value (which then enters the list at
-// the front, dropping the 64th if the list is full). Zero bytes after the last run are
-// implied. The raw sizes of all six sections together may not exceed four times the new
-// size plus 4 KiB.
+// The diff bytes (as many as all ops add together) are zero except for the nonzero runs, each
+// the given count of bytes after the previous run (or the start), whose values come from the
+// move-to-front list or from lens and lits. A value used moves to the front of the list; a new
+// value enters at the front, dropping the 64th when the list is full. Zero diff bytes after the
+// last run are implied. The raw sizes of all six sections together may not exceed four times
+// the new size plus 4 KiB.
 //
-// Encoder 2, zstd patch-from: the body is the new file as zstd with old as dictionary.
+// Encoder 2, zstd patch-from: the body is new as zstd with old as dictionary. The reference
+// tool decodes it: zstd -d --long=31 --patch-from=old.
 //
-// Encoder 3, literal: the body is the new file as zstd without dictionary.
+// Encoder 3, literal: the body is new as zstd without dictionary.
 package delta
 
 import (
@@ -63,6 +67,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 )
 
@@ -95,6 +100,7 @@ type header struct {
 	oldSum, newSum   [sha256.Size]byte
 }
 
+// append appends the encoded header to dst.
 func (h header) append(dst []byte) []byte {
 	dst = append(dst, magic...)
 	dst = append(dst, h.encoder)
@@ -133,11 +139,25 @@ func parseHeader(old, delta []byte) (header, []byte, error) {
 type encoder struct {
 	id     byte
 	name   string
-	encode func(old, new []byte) ([]byte, error)
+	encode func(*job) ([]byte, error)
 	decode func(old, body []byte, newSize int) ([]byte, error)
 }
 
-// encoders lists every encoder Diff tries, in order of preference when sizes tie.
+// A job is one Diff: the inputs and what its encoders share.
+type job struct {
+	old, new []byte
+	withOld  *dictCompressor // old as dictionary, for anything up to len(new) bytes
+}
+
+// newJob prepares a Diff of old and new; close releases its resources.
+func newJob(old, new []byte) *job {
+	return &job{old: old, new: new, withOld: newDictCompressor(old, len(new))}
+}
+
+func (j *job) close() { j.withOld.close() }
+
+// encoders lists every encoder Diff tries, slowest first, which is also the order of
+// preference when sizes tie.
 var encoders = []encoder{
 	{encSuffix, "suffix", encodeSuffix, decodeSuffix},
 	{encPatchFrom, "patch-from", encodePatchFrom, decodePatchFrom},
@@ -149,11 +169,20 @@ func Diff(old, new []byte) ([]byte, error) {
 	if len(old) > MaxOutput || len(new) > MaxOutput {
 		return nil, fmt.Errorf("diff: inputs of %d and %d bytes exceed the limit of %d", len(old), len(new), MaxOutput)
 	}
+	j := newJob(old, new)
+	defer j.close()
 	bodies := make([][]byte, len(encoders))
 	errs := make([]error, len(encoders))
+	// Run no more encoders at once than there are processors, in list order: time-slicing
+	// would slow down the suffix-array encoder, which takes longest, as much as the others.
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	for i, e := range encoders {
-		wg.Go(func() { bodies[i], errs[i] = e.encode(old, new) })
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			bodies[i], errs[i] = e.encode(j)
+		})
 	}
 	wg.Wait()
 

@@ -151,7 +151,7 @@ func newBuckets(old []byte) *buckets {
 }
 
 // search returns the position and length of the longest match for the start of new among the
-// suffixes of old, by binary search of old's suffix array sa (bsdiff's search).
+// suffixes of old, by binary search of old's suffix array sa.
 func search(sa []int32, bk *buckets, old, new []byte) (pos, n int) {
 	if len(sa) == 0 {
 		return 0, 0
@@ -174,8 +174,9 @@ func search(sa []int32, bk *buckets, old, new []byte) (pos, n int) {
 		p := int(sa[x])
 		m := min(ls, le)
 		m += matchLen(old[p+m:], new[m:])
-		// bsdiff moves left unless the suffix is smaller (a prefix of new counts as equal).
-		if m < len(new) && p+m < len(old) && old[p+m] < new[m] {
+		// Unlike bsdiff, count a suffix that is a proper prefix of new as smaller, or a longer
+		// match right after it would be missed.
+		if m < len(new) && (p+m == len(old) || old[p+m] < new[m]) {
 			st, ls = x, m
 		} else {
 			en, le = x, m

@@ -3,17 +3,18 @@ package delta
 import (
 	"fmt"
 	"math/bits"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 )
 
-// dictID names the raw dictionary (the old file) inside this package only; raw-content
-// dictionaries are not named in the frames, so the value never reaches a delta.
-const dictID = 1
+// dictID is the id of the raw dictionary (the old file). Zero is not written to frames and is
+// what zstd --patch-from uses too.
+const dictID = 0
 
 // windowFor returns the zstd window for compressing size bytes with a dictionary of dictSize
-// bytes: the smallest power of two that covers both, within zstd's limits. Encoders and decoders derive
-// it from the same sizes, so a decoder never accepts a window its encoder would not use.
+// bytes: the smallest power of two that covers both, within zstd's limits. Decoders derive their
+// limit from the same sizes.
 func windowFor(dictSize, size int) int {
 	n := uint64(dictSize) + uint64(size)
 	switch {
@@ -25,12 +26,50 @@ func windowFor(dictSize, size int) int {
 	return 1 << bits.Len64(n-1)
 }
 
-// newEncoder returns a zstd encoder at the strongest level with a window for inputs of up to
-// size bytes, using dict (if not empty) as raw-content dictionary.
-func newEncoder(size int, dict []byte) (*zstd.Encoder, error) {
+// maxPooledWindowLog is log2 of the largest window for which encoders are reused. An encoder
+// at the best level allocates 34 MiB of match tables whatever its input (twice that with a
+// dictionary), which Go has to zero: that would dominate compressing small inputs. For larger windows the compression work
+// dwarfs it.
+const maxPooledWindowLog = 20
+
+// encoderPools holds idle encoders by whether they have a dictionary and log2 of their window
+// (which cannot change). An idle encoder keeps a reference to its last dictionary.
+var encoderPools [2][maxPooledWindowLog + 1]sync.Pool
+
+// getEncoder returns a zstd encoder at the strongest level with the given window, using dict
+// (if not empty) as raw-content dictionary, and the function that releases it.
+func getEncoder(window int, dict []byte) (*zstd.Encoder, func(), error) {
+	if window > 1<<maxPooledWindowLog {
+		e, err := newEncoder(window, dict)
+		if err != nil {
+			return nil, nil, err
+		}
+		return e, func() { e.Close() }, nil
+	}
+	hasDict := 0
+	if len(dict) > 0 {
+		hasDict = 1
+	}
+	pool := &encoderPools[hasDict][bits.Len(uint(window))-1]
+	e, _ := pool.Get().(*zstd.Encoder)
+	var err error
+	switch {
+	case e == nil:
+		e, err = newEncoder(window, dict)
+	case len(dict) > 0:
+		err = e.ResetWithOptions(nil, zstd.WithEncoderDictRaw(dictID, dict))
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("zstd encoder: %w", err)
+	}
+	return e, func() { pool.Put(e) }, nil
+}
+
+// newEncoder returns a new encoder for getEncoder.
+func newEncoder(window int, dict []byte) (*zstd.Encoder, error) {
 	opts := []zstd.EOption{
 		zstd.WithEncoderLevel(zstd.SpeedBestCompression),
-		zstd.WithWindowSize(windowFor(len(dict), size)),
+		zstd.WithWindowSize(window),
 		zstd.WithEncoderConcurrency(1),
 		zstd.WithEncoderCRC(false), // Apply checks SHA-256 of the result instead
 	}
@@ -44,23 +83,74 @@ func newEncoder(size int, dict []byte) (*zstd.Encoder, error) {
 	return e, nil
 }
 
-// compress returns src as one zstd frame, using dict (if not empty) as dictionary.
-func compress(src, dict []byte) ([]byte, error) {
-	e, err := newEncoder(len(src), dict)
+// compress returns src as one zstd frame at the strongest level without dictionary, or
+// nothing if src is empty.
+func compress(src []byte) ([]byte, error) {
+	if len(src) == 0 {
+		return nil, nil
+	}
+	e, release, err := getEncoder(windowFor(0, len(src)), nil)
 	if err != nil {
 		return nil, err
 	}
-	defer e.Close()
+	defer release()
 	return e.EncodeAll(src, nil), nil
 }
 
-// newDecoder returns a zstd decoder for frames of at most maxSize bytes made by an encoder from
-// newEncoder with the same dict. Its limits keep hostile input from making it allocate more.
+// dictCompressor compresses with a fixed raw-content dictionary. Preparing a dictionary costs
+// about as much as compressing a small file (the encoder hashes all of it and copies its
+// tables), so a Diff prepares old once for all its encoders. Uses are serialised.
+type dictCompressor struct {
+	dict    []byte
+	maxSize int
+
+	once    sync.Once // creates enc on first use
+	enc     *zstd.Encoder
+	release func()
+	err     error
+}
+
+// newDictCompressor returns a compressor with dict as dictionary for inputs of up to maxSize
+// bytes.
+func newDictCompressor(dict []byte, maxSize int) *dictCompressor {
+	return &dictCompressor{dict: dict, maxSize: maxSize}
+}
+
+// compress returns src as one zstd frame with the dictionary, or nothing if src is empty.
+func (c *dictCompressor) compress(src []byte) ([]byte, error) {
+	if len(c.dict) == 0 {
+		return compress(src) // the format defines an empty dictionary as none
+	}
+	if len(src) == 0 {
+		return nil, nil
+	}
+	if len(src) > c.maxSize {
+		return nil, fmt.Errorf("zstd: %d bytes exceed the planned %d", len(src), c.maxSize)
+	}
+	c.once.Do(func() { c.enc, c.release, c.err = getEncoder(windowFor(len(c.dict), c.maxSize), c.dict) })
+	if c.err != nil {
+		return nil, c.err
+	}
+	return c.enc.EncodeAll(src, nil), nil
+}
+
+// close releases the encoder.
+func (c *dictCompressor) close() {
+	if c.release != nil {
+		c.release()
+	}
+}
+
+// newDecoder returns a zstd decoder for frames of at most maxSize bytes made with the same
+// dict (if not empty) as raw-content dictionary. Its limits keep hostile input from making it allocate more.
 func newDecoder(maxSize int, dict []byte) (*zstd.Decoder, error) {
+	// The memory limit also caps the window, so it cannot be below it; what a single
+	// DecodeAll may produce is capped by its destination's capacity instead.
+	window := uint64(windowFor(len(dict), maxSize))
 	opts := []zstd.DOption{
 		zstd.WithDecoderConcurrency(1),
-		zstd.WithDecoderMaxMemory(uint64(max(maxSize, 1))),
-		zstd.WithDecoderMaxWindow(uint64(windowFor(len(dict), maxSize))),
+		zstd.WithDecoderMaxMemory(window),
+		zstd.WithDecoderMaxWindow(window),
 		zstd.WithDecodeAllCapLimit(true),
 	}
 	if len(dict) > 0 {
@@ -82,6 +172,14 @@ func decodeExact(d *zstd.Decoder, src []byte, size int) ([]byte, error) {
 		}
 		return nil, nil
 	}
+	// Check the size the frame declares before allocating for it.
+	var h zstd.Header
+	if err := h.Decode(src); err != nil {
+		return nil, fmt.Errorf("%w: zstd: %v", ErrCorrupt, err)
+	}
+	if h.Skippable || h.HasFCS && h.FrameContentSize != uint64(size) {
+		return nil, fmt.Errorf("%w: zstd frame does not hold %d bytes", ErrCorrupt, size)
+	}
 	out, err := d.DecodeAll(src, make([]byte, 0, size))
 	if err != nil {
 		return nil, fmt.Errorf("%w: zstd: %v", ErrCorrupt, err)
@@ -102,13 +200,13 @@ func decompress(src []byte, size int, dict []byte) ([]byte, error) {
 	return decodeExact(d, src, size)
 }
 
-func encodePatchFrom(old, new []byte) ([]byte, error) { return compress(new, old) }
+func encodePatchFrom(j *job) ([]byte, error) { return j.withOld.compress(j.new) }
 
 func decodePatchFrom(old, body []byte, newSize int) ([]byte, error) {
 	return decompress(body, newSize, old)
 }
 
-func encodeLiteral(_, new []byte) ([]byte, error) { return compress(new, nil) }
+func encodeLiteral(j *job) ([]byte, error) { return compress(j.new) }
 
 func decodeLiteral(_, body []byte, newSize int) ([]byte, error) {
 	return decompress(body, newSize, nil)
