@@ -19,6 +19,8 @@ const (
 	numSections
 )
 
+var sectionNames = [numSections]string{"ctrl", "gaps", "ranks", "lens", "lits", "extra"}
+
 // recentRuns is how many distinct nonzero run values the ranks section can refer back to.
 //
 // Executables change mostly where an address or offset moved, and a move shifts many such
@@ -62,23 +64,18 @@ func encodeSuffix(j *job) ([]byte, error) {
 		return nil, fmt.Errorf("suffix encoder: %d bytes of sections exceed the limit for %d bytes", total, len(new))
 	}
 
-	// Compress the sections concurrently; the extra bytes use old as a dictionary.
+	// The extra bytes use old as a dictionary, the other sections none: compress the two
+	// kinds concurrently.
 	var comp [numSections][]byte
-	var errs [numSections]error
+	var extraErr error
 	var wg sync.WaitGroup
-	for i := range raw {
-		wg.Go(func() {
-			if i == secExtra {
-				comp[i], errs[i] = j.withOld.compress(raw[i])
-			} else {
-				comp[i], errs[i] = compress(raw[i])
-			}
-		})
-	}
+	wg.Go(func() { comp[secExtra], extraErr = j.withOld.compress(raw[secExtra]) })
+	others, err := compress(raw[:secExtra]...)
 	wg.Wait()
-	if err := errors.Join(errs[:]...); err != nil {
+	if err := errors.Join(err, extraErr); err != nil {
 		return nil, fmt.Errorf("suffix encoder: %w", err)
 	}
+	copy(comp[:], others)
 
 	var body []byte
 	for i := range raw {
@@ -159,7 +156,7 @@ func decodeSuffix(old, body []byte, newSize int) ([]byte, error) {
 			c, n = binary.Uvarint(body)
 		}
 		if n <= 0 || r > uint64(limit-total) || c > uint64(len(body)-n) {
-			return nil, fmt.Errorf("%w: bad section %d header", ErrCorrupt, i)
+			return nil, fmt.Errorf("%w: bad %s section header", ErrCorrupt, sectionNames[i])
 		}
 		rawSize[i], comp[i], body = int(r), body[n:n+int(c)], body[n+int(c):]
 		total += rawSize[i]
@@ -180,11 +177,11 @@ func decodeSuffix(old, body []byte, newSize int) ([]byte, error) {
 	defer d.Close()
 	for i := range raw[:secExtra] {
 		if raw[i], err = decodeExact(d, comp[i], rawSize[i]); err != nil {
-			return nil, fmt.Errorf("section %d: %w", i, err)
+			return nil, fmt.Errorf("%s section: %w", sectionNames[i], err)
 		}
 	}
 	if raw[secExtra], err = decompress(comp[secExtra], rawSize[secExtra], old); err != nil {
-		return nil, fmt.Errorf("extra section: %w", err)
+		return nil, fmt.Errorf("%s section: %w", sectionNames[secExtra], err)
 	}
 
 	diffSize, err := checkOps(raw[secCtrl], len(old), newSize)

@@ -323,7 +323,7 @@ func TestDeterministic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got, want) {
+		if !bytes.Equal(got[0], want) {
 			t.Fatal("compress with a reused encoder differs from a fresh encoder")
 		}
 	}

@@ -13,7 +13,8 @@ import (
 //
 // The sorting is done by the standard library's SA-IS implementation (linear time). Its array is
 // not exported, so we read it back from the serialised form (*suffixarray.Index).Write emits; see
-// saWriter for that format. Inputs above math.MaxInt32 bytes are refused because the standard
+// saWriter for that format (the tests compare the result with a naive sort, so a change of
+// format cannot go unnoticed). Inputs above math.MaxInt32 bytes are refused because the standard
 // library switches to int64 entries there, and int32 keeps memory at 4 bytes per input byte.
 func suffixArray(data []byte) ([]int32, error) {
 	if len(data) > math.MaxInt32 {

@@ -28,8 +28,8 @@ func windowFor(dictSize, size int) int {
 
 // maxPooledWindowLog is log2 of the largest window for which encoders are reused. An encoder
 // at the best level allocates 34 MiB of match tables whatever its input (twice that with a
-// dictionary), which Go has to zero: that would dominate compressing small inputs. For larger windows the compression work
-// dwarfs it.
+// dictionary), which Go has to zero: that would dominate compressing small inputs. For larger
+// windows the compression work dwarfs it.
 const maxPooledWindowLog = 20
 
 // encoderPools holds idle encoders by whether they have a dictionary and log2 of their window
@@ -83,23 +83,33 @@ func newEncoder(window int, dict []byte) (*zstd.Encoder, error) {
 	return e, nil
 }
 
-// compress returns src as one zstd frame at the strongest level without dictionary, or
-// nothing if src is empty.
-func compress(src []byte) ([]byte, error) {
-	if len(src) == 0 {
-		return nil, nil
+// compress returns each of srcs as one zstd frame at the strongest level without dictionary,
+// or nothing for an empty one. They share one encoder, as its match tables are large.
+func compress(srcs ...[]byte) ([][]byte, error) {
+	maxLen := 0
+	for _, src := range srcs {
+		maxLen = max(maxLen, len(src))
 	}
-	e, release, err := getEncoder(windowFor(0, len(src)), nil)
+	out := make([][]byte, len(srcs))
+	if maxLen == 0 {
+		return out, nil
+	}
+	e, release, err := getEncoder(windowFor(0, maxLen), nil)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	return e.EncodeAll(src, nil), nil
+	for i, src := range srcs {
+		if len(src) > 0 {
+			out[i] = e.EncodeAll(src, nil)
+		}
+	}
+	return out, nil
 }
 
 // dictCompressor compresses with a fixed raw-content dictionary. Preparing a dictionary costs
 // about as much as compressing a small file (the encoder hashes all of it and copies its
-// tables), so a Diff prepares old once for all its encoders. Uses are serialised.
+// tables), so a Diff prepares old once for all its encoders. Concurrent uses take turns.
 type dictCompressor struct {
 	dict    []byte
 	maxSize int
@@ -119,7 +129,11 @@ func newDictCompressor(dict []byte, maxSize int) *dictCompressor {
 // compress returns src as one zstd frame with the dictionary, or nothing if src is empty.
 func (c *dictCompressor) compress(src []byte) ([]byte, error) {
 	if len(c.dict) == 0 {
-		return compress(src) // the format defines an empty dictionary as none
+		out, err := compress(src) // the format defines an empty dictionary as none
+		if err != nil {
+			return nil, err
+		}
+		return out[0], nil
 	}
 	if len(src) == 0 {
 		return nil, nil
@@ -206,7 +220,13 @@ func decodePatchFrom(old, body []byte, newSize int) ([]byte, error) {
 	return decompress(body, newSize, old)
 }
 
-func encodeLiteral(j *job) ([]byte, error) { return compress(j.new) }
+func encodeLiteral(j *job) ([]byte, error) {
+	out, err := compress(j.new)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
 
 func decodeLiteral(_, body []byte, newSize int) ([]byte, error) {
 	return decompress(body, newSize, nil)
