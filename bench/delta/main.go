@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,13 +27,8 @@ import (
 	"time"
 
 	"github.com/patchday/patchday/internal/payload"
+	"github.com/patchday/patchday/internal/product"
 )
-
-// newer names each corpus product's newer version (Debian versions do not
-// sort by name: deb12u9 < deb12u11).
-var newer = map[string]string{
-	"libssl3": "3.0.22-1+deb12u2", "libcurl4": "7.88.1-10+deb12u15", "nginx": "1.22.1-9+deb12u11", "libxml2": "2.9.14+dfsg-1.3+deb12u6",
-}
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "-child" {
@@ -178,17 +174,20 @@ func run(corpus string, runs int) error {
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, p := range products {
 		name := filepath.Base(p)
-		nv, ok := newer[name]
-		if !ok {
-			continue
-		}
+		// Two versions per product, ordered as Debian orders them
+		// (deb12u9 < deb12u11, which names do not sort).
 		vs, _ := filepath.Glob(filepath.Join(p, "*"))
-		var ov string
+		var versions []string
 		for _, v := range vs {
-			if fi, err := os.Stat(v); err == nil && fi.IsDir() && filepath.Base(v) != nv {
-				ov = filepath.Base(v)
+			if fi, err := os.Stat(v); err == nil && fi.IsDir() {
+				versions = append(versions, filepath.Base(v))
 			}
 		}
+		if len(versions) != 2 {
+			continue
+		}
+		slices.SortFunc(versions, product.SchemeDebian.Compare)
+		ov, nv := versions[0], versions[1]
 		oldTree, newTree := filepath.Join(p, ov), filepath.Join(p, nv)
 		oldP, newP, d := filepath.Join(tmp, name+".old"), filepath.Join(tmp, name+".new"), filepath.Join(tmp, name+".delta")
 		fmt.Fprintf(os.Stderr, "%s: payloads…\n", name)

@@ -10,6 +10,8 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/patchday/patchday/internal/product"
 )
 
 // releasePairs returns, per product of the corpus, its old and new trees
@@ -39,14 +41,10 @@ func releasePairs(tb testing.TB) [][2]string {
 	return pairs
 }
 
-// oldNew orders a pair by the versions' Debian order: deb12u9 < deb12u11
-// does not sort by name, so pick by which one the corpus README says is
-// newer — the one whose payload is the base is the lower version.
+// oldNew orders a pair as Debian orders versions: deb12u9 < deb12u11,
+// which names do not sort.
 func oldNew(pair [2]string) (string, string) {
-	newer := map[string]bool{
-		"3.0.22-1+deb12u2": true, "7.88.1-10+deb12u15": true, "1.22.1-9+deb12u11": true, "2.9.14+dfsg-1.3+deb12u6": true,
-	}
-	if newer[filepath.Base(pair[0])] {
+	if product.SchemeDebian.Compare(filepath.Base(pair[0]), filepath.Base(pair[1])) > 0 {
 		return pair[1], pair[0]
 	}
 	return pair[0], pair[1]
