@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/patchday/patchday/internal/store/sqlite"
+	"github.com/patchday/patchday/internal/tufrepo"
 )
 
 // TestKeysAndCatalogCommands walks an operator through the catalog's key
@@ -75,5 +79,74 @@ func TestKeysAndCatalogCommands(t *testing.T) {
 	}
 	if _, err := os.Stat(p + ".2"); err == nil {
 		t.Fatal("a refused build left a file")
+	}
+}
+
+// TestOfflineTargetsCommands: the server holds only the snapshot and
+// timestamp keys, so new targets wait; the operator writes them out with
+// `catalog pending`, signs them offline with `keys sign`, and hands them
+// back with `catalog submit`.
+func TestOfflineTargetsCommands(t *testing.T) {
+	ctx := t.Context()
+	keys := filepath.Join(t.TempDir(), "keys")
+	if _, err := run(t, nil, "keys", "init", "--dir", keys); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(data, "patchday.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := tufrepo.ReadKeyDir(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var online []tufrepo.Key
+	for _, k := range all {
+		if k.Role == tufrepo.Snapshot || k.Role == tufrepo.Timestamp {
+			online = append(online, k)
+		}
+	}
+	repo := tufrepo.New(st, online, tufrepo.DefaultExpiry, nil)
+	root, _ := os.ReadFile(filepath.Join(keys, "1.root.json"))
+	if _, err := repo.ImportRoot(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Publish(ctx, map[string]*metadata.TargetFiles{}); !errors.Is(err, tufrepo.ErrNeedsSignature) {
+		t.Fatalf("publish without the targets key: %v", err)
+	}
+	st.Close()
+
+	file := filepath.Join(t.TempDir(), "targets.json")
+	if _, err := run(t, nil, "catalog", "pending", "--data", data); err == nil || ExitCode(err) != 2 {
+		t.Fatalf("pending without --out: %v", err)
+	}
+	if out, err := run(t, nil, "catalog", "pending", "--data", data, "--out", file); err != nil || !strings.Contains(out, "patchday keys sign") {
+		t.Fatalf("pending: %v %s", err, out)
+	}
+	if _, err := run(t, nil, "catalog", "submit", file, "--data", data); err == nil || !strings.Contains(err.Error(), "not signed by enough") {
+		t.Fatalf("unsigned targets submitted: %v", err)
+	}
+	if out, err := run(t, nil, "keys", "sign", file, "--key", filepath.Join(keys, "targets-1.key")); err != nil || !strings.Contains(out, "added 1 signature") {
+		t.Fatalf("sign: %v %s", err, out)
+	}
+	if out, err := run(t, nil, "catalog", "submit", file, "--data", data); err != nil || !strings.Contains(out, "accepted") {
+		t.Fatalf("submit: %v %s", err, out)
+	}
+	if _, err := run(t, nil, "catalog", "pending", "--data", data, "--out", file); err == nil {
+		t.Fatal("signed targets are still pending")
+	}
+	if out, err := run(t, nil, "catalog", "list", "--data", data); err != nil || !strings.HasPrefix(out, "UPDATE") {
+		t.Fatalf("list: %v %s", err, out)
+	}
+
+	// The server, holding the online keys, publishes them in its next round.
+	st, err = sqlite.Open(ctx, filepath.Join(data, "patchday.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if got, err := tufrepo.New(st, online, tufrepo.DefaultExpiry, nil).Refresh(ctx); err != nil || !got.Snapshot || !got.Timestamp {
+		t.Fatalf("refresh: %+v %v", got, err)
 	}
 }
