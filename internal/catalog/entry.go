@@ -67,7 +67,8 @@ type Store interface {
 	// CatalogEntries returns every entry, oldest first.
 	CatalogEntries(ctx context.Context) ([]Entry, error)
 	// CatalogContent reports whether a sha256 is content the catalog
-	// serves (a ready entry's payload or one of its deltas), and its size.
+	// serves (a ready entry's payload or one of its deltas, or content
+	// mirrored from an upstream server), and its size.
 	CatalogContent(ctx context.Context, sha string) (int64, bool, error)
 }
 

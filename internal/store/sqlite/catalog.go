@@ -95,12 +95,13 @@ func (s *Store) CatalogEntries(ctx context.Context) ([]catalog.Entry, error) {
 	return out, drows.Err()
 }
 
-// CatalogContent reports whether sha is a ready entry's payload or a
-// delta, and its size.
+// CatalogContent reports whether sha is a ready entry's payload, a delta,
+// or content mirrored from upstream, and its size.
 func (s *Store) CatalogContent(ctx context.Context, sha string) (int64, bool, error) {
 	var size int64
 	err := s.read.QueryRowContext(ctx, `SELECT payload_size FROM catalog_entries WHERE payload_sha = ? AND state = 'ready'
-		UNION ALL SELECT size FROM catalog_deltas WHERE sha = ? LIMIT 1`, sha, sha).Scan(&size)
+		UNION ALL SELECT size FROM catalog_deltas WHERE sha = ?
+		UNION ALL SELECT size FROM mirror_targets WHERE sha = ? AND fetched_at IS NOT NULL LIMIT 1`, sha, sha, sha).Scan(&size)
 	if err == sql.ErrNoRows {
 		return 0, false, nil
 	}
