@@ -197,6 +197,81 @@ type Serve struct {
 	TargetsExpiry   time.Duration
 	SnapshotExpiry  time.Duration
 	TimestampExpiry time.Duration
+	Upstream
+	Fleet
+}
+
+// Upstream is the vendor (or customer) server a customer (or downstream)
+// server mirrors: its URL, the root metadata trusted to start, what
+// content to fetch, and how often.
+type Upstream struct {
+	Upstream        string
+	UpstreamRoot    string
+	UpstreamContent string // all | approved
+	SyncInterval    time.Duration
+}
+
+// Flags registers the upstream flags.
+func (c *Upstream) Flags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Upstream, "upstream", "", "URL of the server whose signed catalog this one mirrors, e.g. https://updates.vendor.example (off when empty: this server signs its own)")
+	fs.StringVar(&c.UpstreamRoot, "upstream-root", "", "the upstream's TUF root metadata to trust (a root.json from the vendor, obtained out of band); needed with --upstream")
+	fs.StringVar(&c.UpstreamContent, "upstream-content", "all", "which payloads and deltas to fetch: all, or approved (only updates approved for some group)")
+	fs.DurationVar(&c.SyncInterval, "sync-interval", time.Hour, "how often to sync from --upstream")
+}
+
+// Validate checks the upstream settings.
+func (c Upstream) Validate() []string {
+	var errs []string
+	if c.Upstream == "" {
+		return nil
+	}
+	if p, err := url.Parse(c.Upstream); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+		errs = append(errs, fmt.Sprintf("--upstream: %q is not an http(s) URL", c.Upstream))
+	}
+	if c.UpstreamRoot == "" {
+		errs = append(errs, "--upstream-root: give the upstream's root.json (the vendor publishes it; fetch 1.root.json from its /tuf/ and check it out of band)")
+	}
+	if c.UpstreamContent != "all" && c.UpstreamContent != "approved" {
+		errs = append(errs, fmt.Sprintf("--upstream-content: %q is not all or approved", c.UpstreamContent))
+	}
+	if c.SyncInterval < time.Minute {
+		errs = append(errs, "--sync-interval: must be at least 1m")
+	}
+	return errs
+}
+
+// Fleet tunes the update service for enrolled computers.
+type Fleet struct {
+	CheckinInterval time.Duration
+	EventRetention  time.Duration
+	RetireAfter     time.Duration
+	FleetWriters    int
+}
+
+// Flags registers the fleet flags.
+func (c *Fleet) Flags(fs *pflag.FlagSet) {
+	fs.DurationVar(&c.CheckinInterval, "checkin-interval", time.Hour, "how often agents check in (they add jitter)")
+	fs.DurationVar(&c.EventRetention, "event-retention", 90*24*time.Hour, "how long computers' reported events are kept")
+	fs.DurationVar(&c.RetireAfter, "retire-after", 0, "retire computers not seen for this long, e.g. 720h (0: only by hand)")
+	fs.IntVar(&c.FleetWriters, "fleet-writers", 0, "check-in batches written at once (0: 1 on SQLite, 4 on PostgreSQL)")
+}
+
+// Validate checks the fleet settings.
+func (c Fleet) Validate() []string {
+	var errs []string
+	if c.CheckinInterval < time.Minute || c.CheckinInterval > 7*24*time.Hour {
+		errs = append(errs, "--checkin-interval: must be from 1m to 168h")
+	}
+	if c.EventRetention < 24*time.Hour {
+		errs = append(errs, "--event-retention: must be at least 24h")
+	}
+	if c.RetireAfter != 0 && c.RetireAfter < 24*time.Hour {
+		errs = append(errs, "--retire-after: must be 0 or at least 24h")
+	}
+	if c.FleetWriters < 0 || c.FleetWriters > 64 {
+		errs = append(errs, "--fleet-writers: must be from 0 to 64")
+	}
+	return errs
 }
 
 // Flags registers the serve flags.
@@ -244,6 +319,8 @@ func (c *Serve) Flags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.TargetsExpiry, "tuf-targets-expiry", tufrepo.DefaultExpiry.Targets, "how long signed targets stay valid (re-signed at half, if the server holds the targets keys)")
 	fs.DurationVar(&c.SnapshotExpiry, "tuf-snapshot-expiry", tufrepo.DefaultExpiry.Snapshot, "how long a signed snapshot stays valid (re-signed at half)")
 	fs.DurationVar(&c.TimestampExpiry, "tuf-timestamp-expiry", tufrepo.DefaultExpiry.Timestamp, "how long a signed timestamp stays valid (re-signed at half)")
+	c.Upstream.Flags(fs)
+	c.Fleet.Flags(fs)
 	fs.StringVar(&c.PGPPassphrase, "pgp-passphrase", "", "passphrase of --pgp-key, if it is protected; prefer the environment variable to the flag, which others on the host can see")
 }
 
@@ -285,6 +362,8 @@ func (c Serve) Validate() error {
 	if c.VerifyDays < 1 || c.VerifyDays > 365 {
 		errs = append(errs, "--verify-days: must be from 1 to 365")
 	}
+	errs = append(errs, c.Upstream.Validate()...)
+	errs = append(errs, c.Fleet.Validate()...)
 	if c.CatalogDeltas < 0 || c.CatalogDeltas > 32 {
 		errs = append(errs, "--catalog-deltas: must be from 0 to 32")
 	}

@@ -39,6 +39,8 @@ var defaults = config.Serve{
 	SMTPDomain: "localhost", SMTPMaxBytes: 60 << 20, SweepInterval: time.Minute, VerifyDays: 14, NoticeDays: 3, CRATimeZone: "UTC", CRAReminders: "50%,2h",
 	ReleaseRule:   "DTSTART:20260113T170000Z\nRRULE:FREQ=MONTHLY;BYDAY=+2TU",
 	CatalogDeltas: 3, TargetsExpiry: 90 * 24 * time.Hour, SnapshotExpiry: 7 * 24 * time.Hour, TimestampExpiry: 24 * time.Hour,
+	Upstream: config.Upstream{UpstreamContent: "all", SyncInterval: time.Hour},
+	Fleet:    config.Fleet{CheckinInterval: time.Hour, EventRetention: 90 * 24 * time.Hour},
 }
 
 // parseServe parses args into a Serve config, then applies env.
