@@ -22,7 +22,8 @@ type Target struct {
 type Store interface {
 	tufrepo.Store
 	// PutMirrorTargets records targets not yet known; known paths keep
-	// their first-seen time and fetched state.
+	// their first-seen time and fetched state, unless the signed content
+	// under the path changed: then it is recorded anew, not fetched.
 	PutMirrorTargets(ctx context.Context, ts []Target) error
 	// MarkFetched records that a target's content is in the blob store.
 	MarkFetched(ctx context.Context, path string, at time.Time) error

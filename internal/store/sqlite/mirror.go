@@ -9,12 +9,14 @@ import (
 	"github.com/patchday/patchday/internal/mirror"
 )
 
-// PutMirrorTargets records targets not yet known.
+// PutMirrorTargets records targets not yet known; a known path whose
+// signed content changed is recorded anew, not fetched.
 func (s *Store) PutMirrorTargets(ctx context.Context, targets []mirror.Target) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for _, t := range targets {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO mirror_targets (path, sha, size, seen_at) VALUES (?, ?, ?, ?)
-				ON CONFLICT (path) DO NOTHING`, t.Path, t.SHA256, t.Size, ts(t.Seen)); err != nil {
+				ON CONFLICT (path) DO UPDATE SET sha = excluded.sha, size = excluded.size, seen_at = excluded.seen_at, fetched_at = NULL
+				WHERE mirror_targets.sha <> excluded.sha`, t.Path, t.SHA256, t.Size, ts(t.Seen)); err != nil {
 				return mapErr(err, "")
 			}
 		}
