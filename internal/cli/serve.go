@@ -26,8 +26,10 @@ import (
 	"github.com/patchday/patchday/internal/config"
 	"github.com/patchday/patchday/internal/cra"
 	"github.com/patchday/patchday/internal/fixes"
+	"github.com/patchday/patchday/internal/fleet"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/mail"
+	"github.com/patchday/patchday/internal/mirror"
 	"github.com/patchday/patchday/internal/pgp"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/release"
@@ -171,9 +173,26 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 		ln.Close()
 		return err
 	}
+	writers := c.FleetWriters
+	if writers == 0 {
+		writers = map[bool]int{true: 4, false: 1}[c.DB != ""]
+	}
+	fl := fleet.NewService(st, &fleet.TargetsCatalog{Metadata: st}, st, fleet.Config{Interval: c.CheckinInterval, Committers: writers,
+		Retention: c.EventRetention, StaleAfter: c.RetireAfter}, log, nil)
+	if err := fleetMetrics(reg, fl); err != nil {
+		ln.Close()
+		return err
+	}
+	var mir *mirror.Mirror
+	if c.Upstream.Upstream != "" {
+		if mir, err = newMirror(c.Store, c.Upstream, st, blobs, fl, nil, log); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	h, err := web.NewServer(web.Deps{
-		Catalog: cat,
-		CRA:     regulatory, CRAReminders: relay != nil,
+		Catalog: cat, Fleet: fl,
+		CRA: regulatory, CRAReminders: relay != nil,
 		Publisher:  advisory.Publisher{Name: c.VendorName, Namespace: strings.TrimRight(c.PublicURL, "/"), OrgID: c.CNAOrgID, ShortName: c.CNAShortName},
 		Disclosure: disclosure, Signer: signer, Subscriptions: subscriptions, Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
 		Intake: reports, Cases: handling, Fixes: builds, Releases: releases, DB: st, Engine: st.Engine(), Version: version.String(),
@@ -206,10 +225,41 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 			})
 		}
 	}
+	fleetDone := make(chan struct{})
+	go func() {
+		defer close(fleetDone)
+		if err := fl.Run(ctx); err != nil {
+			log.Error("fleet service stopped: check-ins are not answered", "err", err)
+		}
+	}()
+	defer func() { cancel(); <-fleetDone }()
+	jobs := []job{{name: "fleet-sweep", every: c.SweepInterval, run: func(ctx context.Context) {
+		got, err := fl.Sweep(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("fleet sweep failed; it runs again next time", "err", err)
+		}
+		if got != (fleet.Swept{}) {
+			log.Info("fleet sweep", "approved", got.Approved, "waves-advanced", got.Advanced, "timed-out", got.TimedOut,
+				"retired", got.Retired, "events-expired", got.Expired)
+		}
+	}}}
+	if mir != nil {
+		jobs = append(jobs, job{name: "upstream-sync", every: c.SyncInterval, run: func(ctx context.Context) {
+			r, err := mir.Sync(ctx)
+			if err != nil && ctx.Err() == nil {
+				log.Error("sync from upstream failed; the mirror keeps serving what it had and resumes next time", "upstream", c.Upstream.Upstream, "err", err)
+			} else if err == nil {
+				log.Info("synced from upstream", "targets", r.Known, "fetched", r.Fetched, "bytes", r.Bytes, "timestamp", r.Timestamp)
+			}
+			if err := fl.Reload(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("fleet view not refreshed after sync", "err", err)
+			}
+		}})
+	}
 	caseSwept := make(chan struct{})
 	go func() {
 		defer close(caseSwept)
-		sweepCases(ctx, st, handling, releases, cat, h.SendNotifications, craRemind, staffEmails{st}, remind, c.SweepInterval, log)
+		sweepCases(ctx, st, handling, releases, cat, h.SendNotifications, craRemind, staffEmails{st}, remind, c.SweepInterval, jobs, log)
 	}()
 	defer func() { cancel(); <-caseSwept }()
 
@@ -394,7 +444,7 @@ func mailReminder(ctx context.Context, relay *mail.Relay, public string, r cra.R
 // database one sweeps at a time.
 func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, releases *release.Service, cat *catalog.Service,
 	notify, craRemind func(context.Context) (int, error), people cases.Staff,
-	remind func(context.Context, cases.Reminder) error, every time.Duration, log *slog.Logger) {
+	remind func(context.Context, cases.Reminder) error, every time.Duration, jobs []job, log *slog.Logger) {
 	host, _ := os.Hostname()
 	holder := fmt.Sprintf("%s/%d/%d", host, os.Getpid(), time.Now().UnixNano())
 	t := time.NewTicker(every)
@@ -425,6 +475,21 @@ func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, release
 		if cat.Repo().Signs() {
 			if ok, err := st.TakeLease(ctx, "catalog", holder, now, now.Add(2*every)); err == nil && ok {
 				syncCatalog(ctx, cat, log)
+			}
+		}
+		for i := range jobs {
+			j := &jobs[i]
+			if now.Sub(j.last) < j.every {
+				continue
+			}
+			// The lease outlives a slow run (a long download), so two
+			// servers do not run the same job at once.
+			if ok, err := st.TakeLease(ctx, j.name, holder, now, now.Add(max(2*every, 2*j.every, time.Hour))); err == nil && ok {
+				j.run(ctx)
+				j.last = now
+				if _, err := st.TakeLease(ctx, j.name, holder, time.Now(), time.Now().Add(j.every)); err != nil && ctx.Err() == nil {
+					log.Warn("lease not shortened after the job", "job", j.name, "err", err)
+				}
 			}
 		}
 		if ok, err := st.TakeLease(ctx, "notifications", holder, now, now.Add(2*every)); err == nil && ok {
@@ -463,11 +528,43 @@ func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, release
 	}
 }
 
+// job is scheduled work run by one server at a time, under a lease of its
+// name, no more often than every.
+type job struct {
+	name  string
+	every time.Duration
+	run   func(context.Context)
+	last  time.Time
+}
+
+// fleetMetrics exports the fleet's counters.
+func fleetMetrics(reg prometheus.Registerer, fl *fleet.Service) error {
+	for _, c := range []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "patchday_fleet_brake_trips_total",
+			Help: "Rollouts paused by the failure brake."}, func() float64 { return float64(fl.Stats().Trips) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "patchday_fleet_checkins_refused_total",
+			Help: "Check-ins turned away with Retry-After because writes were behind."}, func() float64 { return float64(fl.Stats().Overloads) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // openCatalog opens the signed catalog: the TUF keys and root versions in
 // --tuf-keys (created, all of them, on the first start with the default
 // directory, so one command runs the whole loop), every root version
 // there imported in order.
 func openCatalog(ctx context.Context, c config.Serve, st store.Store, blobs *blob.Store, log *slog.Logger, e *env) (*catalog.Service, error) {
+	if c.Upstream.Upstream != "" {
+		// A mirror signs nothing: it serves the upstream's metadata as
+		// synced, so its computers trust the vendor, not this server.
+		if c.TUFKeys != "" {
+			return nil, usageError{errors.New("--tuf-keys: a server with --upstream mirrors its upstream's signed catalog and signs nothing; drop one of them")}
+		}
+		return catalog.NewService(st, st, blobs, tufrepo.New(st, nil, tufrepo.Expiry{}, nil), c.CatalogDeltas, log, nil), nil
+	}
 	dir := c.TUFKeys
 	if dir == "" {
 		dir = filepath.Join(c.Data, "tuf-keys")

@@ -18,7 +18,9 @@ import (
 	"github.com/patchday/patchday/internal/catalog"
 	"github.com/patchday/patchday/internal/cra"
 	"github.com/patchday/patchday/internal/fixes"
+	"github.com/patchday/patchday/internal/fleet"
 	"github.com/patchday/patchday/internal/intake"
+	"github.com/patchday/patchday/internal/mirror"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/staff"
@@ -36,6 +38,8 @@ type Store interface {
 	release.SubscriberStore
 	cra.Store
 	catalog.Store
+	mirror.Store
+	fleet.Store
 	// TakeLease gives holder the named lease until the given time if it
 	// is free, expired, or already theirs, and reports whether holder has
 	// it: of several servers, one runs each scheduled job.

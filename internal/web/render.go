@@ -56,6 +56,14 @@ var funcs = template.FuncMap{
 	"field": func(name, label string, values, problems map[string]string, hint string) formField {
 		return formField{Name: name, Label: label, Value: values[name], Error: problems[name], Hint: hint}
 	},
+	"add": func(ns ...int) int {
+		t := 0
+		for _, n := range ns {
+			t += n
+		}
+		return t
+	},
+	"hasPrefix": strings.HasPrefix,
 	"isAdmin": func(u *staff.User) bool {
 		return u != nil && u.Roles.Has(staff.RoleAdmin)
 	},

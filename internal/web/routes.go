@@ -35,6 +35,24 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"POST /api/v1/fixes/{id}/test-runs", staff.RoleTester, s.apiRecordRun, false},
 		{"POST /api/v1/reports", "", s.apiSubmitReport, true}, // like the form: no account needed
 		{"GET /api/v1/cvss", "", s.apiCVSS, true},
+		// Agents: an enrollment token, then the computer's own credential.
+		{"POST /api/v1/agent/enroll", "", s.agentEnroll, true},
+		{"POST /api/v1/agent/checkin", "", s.agentCheckin, true},
+		// Fleet administration.
+		{"GET /api/v1/fleet/updates", "", s.apiFleetUpdates, false},
+		{"GET /api/v1/fleet/groups", "", s.apiFleetGroups, false},
+		{"PUT /api/v1/fleet/groups/{name}", staff.RoleFleetAdmin, s.apiPutGroup, false},
+		{"DELETE /api/v1/fleet/groups/{name}", staff.RoleFleetAdmin, s.apiDeleteGroup, false},
+		{"GET /api/v1/fleet/approvals", "", s.apiFleetApprovals, false},
+		{"POST /api/v1/fleet/approvals", staff.RoleFleetAdmin, s.apiApprove, false},
+		{"DELETE /api/v1/fleet/approvals/{id}", staff.RoleFleetAdmin, s.apiUnapprove, false},
+		{"POST /api/v1/fleet/approvals/{id}/acknowledge", staff.RoleFleetAdmin, s.apiAcknowledge, false},
+		{"GET /api/v1/fleet/rules", "", s.apiFleetRules, false},
+		{"PUT /api/v1/fleet/rules", staff.RoleFleetAdmin, s.apiPutRules, false},
+		{"POST /api/v1/fleet/enroll-tokens", staff.RoleFleetAdmin, s.apiCreateToken, false},
+		{"GET /api/v1/fleet/computers", "", s.apiFleetComputers, false},
+		{"POST /api/v1/fleet/computers/{id}/retire", staff.RoleFleetAdmin, s.apiRetire, false},
+		{"GET /api/v1/fleet/compliance", "", s.apiCompliance, false},
 	}
 }
 
@@ -115,6 +133,20 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /staff/products", s.staffPage("", s.productsPage))
 	mux.Handle("POST /staff/products", s.staffPage(staffRoleProducts, s.addProduct))
 	mux.Handle("POST /staff/products/versions", s.staffPage(staffRoleProducts, s.addVersion))
+
+	// Fleet administrators.
+	mux.Handle("GET /fleet/{$}", s.staffPage("", s.fleetPage))
+	mux.Handle("GET /fleet/computers", s.staffPage("", s.fleetComputers))
+	mux.Handle("POST /fleet/computers/{id}/retire", s.staffPage(staff.RoleFleetAdmin, s.fleetRetire))
+	mux.Handle("GET /fleet/groups", s.staffPage("", s.fleetGroups))
+	mux.Handle("POST /fleet/groups", s.staffPage(staff.RoleFleetAdmin, s.fleetPutGroup))
+	mux.Handle("POST /fleet/groups/{name}/delete", s.staffPage(staff.RoleFleetAdmin, s.fleetDeleteGroup))
+	mux.Handle("POST /fleet/approvals", s.staffPage(staff.RoleFleetAdmin, s.fleetApprove))
+	mux.Handle("POST /fleet/approvals/{id}/{action}", s.staffPage(staff.RoleFleetAdmin, s.fleetApprovalAction))
+	mux.Handle("POST /fleet/rules", s.staffPage(staff.RoleFleetAdmin, s.fleetRules))
+	mux.Handle("POST /fleet/tokens", s.staffPage(staff.RoleFleetAdmin, s.fleetToken))
+	mux.Handle("GET /fleet/compliance.csv", s.staffPage("", s.fleetCSV))
+	mux.Handle("GET /fleet", http.RedirectHandler("/fleet/", http.StatusMovedPermanently))
 
 	// JSON API.
 	for _, r := range s.apiRoutes() {

@@ -19,6 +19,7 @@ import (
 	"github.com/patchday/patchday/internal/catalog"
 	"github.com/patchday/patchday/internal/cra"
 	"github.com/patchday/patchday/internal/fixes"
+	"github.com/patchday/patchday/internal/fleet"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/release"
@@ -41,6 +42,9 @@ type Deps struct {
 	Releases *release.Service
 	// Catalog serves the signed update catalog; nil serves none.
 	Catalog *catalog.Service
+	// Fleet serves enrolled computers and their administrators; nil
+	// serves none.
+	Fleet *fleet.Service
 	// MaxFixBytes bounds one uploaded fix build.
 	MaxFixBytes int64
 	Blobs       *blob.Store
