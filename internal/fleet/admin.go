@@ -304,6 +304,9 @@ func (s *Service) Sweep(ctx context.Context) (Swept, error) {
 	if err != nil {
 		return out, err
 	}
+	if _, err := s.store.FoldCheckins(ctx); err != nil {
+		return out, err
+	}
 	if s.cfg.StaleAfter > 0 {
 		if out.Retired, err = s.store.RetireComputers(ctx, 0, now.Add(-s.cfg.StaleAfter), now); err != nil {
 			return out, err

@@ -104,6 +104,11 @@ func (s *Service) Compliance(ctx context.Context) (Compliance, error) {
 	if err != nil {
 		return Compliance{}, err
 	}
+	// Last-seen times are folded in from the check-in log on demand, so
+	// the page is current without each check-in rewriting its computer.
+	if _, err := s.store.FoldCheckins(ctx); err != nil {
+		return Compliance{}, err
+	}
 	cs, err := s.store.Computers(ctx)
 	if err != nil {
 		return Compliance{}, err

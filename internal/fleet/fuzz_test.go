@@ -35,7 +35,9 @@ func FuzzParseWindow(f *testing.F) {
 		{"FREQ=YEARLY;BYEASTER=1;COUNT=3", int64(time.Hour), "UTC"},
 		{"FREQ=MONTHLY;BYMONTHDAY=-1;UNTIL=20300101T000000Z", int64(2 * time.Hour), "Pacific/Apia"},
 		{"FREQ=SECONDLY;INTERVAL=3600;BYMINUTE=30", int64(time.Minute), "Europe/Dublin"},
-		{"DTSTART;VALUE=DATE:19000101\nRRULE:FREQ=DAILY;BYSETPOS=-1", int64(time.Hour), "Europe/Berlin"},
+		{"DTSTART;VALUE=DATE:19700101\nRRULE:FREQ=DAILY;BYSETPOS=-1", int64(time.Hour), "Europe/Berlin"},
+		{"FREQ=MINUTELY;INTERVAL=7;BYHOUR=3;BYMINUTE=7,8,9", int64(time.Minute), "Europe/Berlin"},
+		{"FREQ=WEEKLY;INTERVAL=999999", int64(time.Hour), ""},
 		{"FREQ=WEEKLY;WKST=SU;INTERVAL=2;BYDAY=SU,SA", int64(time.Hour), "America/Sao_Paulo"},
 	} {
 		f.Add(s.rule, s.d, s.tz)

@@ -83,7 +83,14 @@ func (r *Rule) UnmarshalJSON(b []byte) error {
 	if err := strictJSON(b, &j); err != nil {
 		return jsonProblem(err, "the rule is not valid", `{"name": "broad-after-pilot", "group": "broad", "after": "3d", "since": "pilot"}`)
 	}
-	q := Rule{Name: j.Name, Classifications: j.Classifications, Severities: j.Severities, Products: j.Products,
+	// An empty list means any, as a missing one does: keep one form.
+	none := func(s []string) []string {
+		if len(s) == 0 {
+			return nil
+		}
+		return s
+	}
+	q := Rule{Name: j.Name, Classifications: none(j.Classifications), Severities: none(j.Severities), Products: none(j.Products),
 		Group: j.Group, Action: j.Action, Since: j.Since, MaxFailureRate: j.MaxFailureRate, MinSucceeded: j.MinSucceeded}
 	e := patchday.Problems{}
 	for _, f := range []struct {

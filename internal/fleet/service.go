@@ -120,9 +120,17 @@ type cached struct {
 	cred    [32]byte
 	invHash uint64
 	group   int64
-	gen     uint64
-	retired bool
+	// storedGroup is the group the store has for the computer.
+	storedGroup int64
+	gen         uint64
+	retired     bool
+	checked     time.Time // when the store last said the computer is active
 }
+
+// recheck is how long a computer's credential is trusted from memory
+// before the store is asked again whether it was retired (by another
+// server sharing the database, say).
+const recheck = time.Minute
 
 type pending struct {
 	c    Checkin
@@ -463,9 +471,22 @@ func (s *Service) auth(ctx context.Context, credential string) (*cached, error) 
 		return nil, errCredential
 	}
 	sum := sha256.Sum256([]byte(secret))
+	now := s.now()
 	var c *cached
 	if x, ok := s.computers.Load(id); ok {
 		c = x.(*cached)
+		c.mu.Lock()
+		stale := now.Sub(c.checked) > recheck
+		c.mu.Unlock()
+		if stale {
+			comp, _, err := s.store.ComputerCredential(ctx, id)
+			if err != nil && !errors.Is(err, patchday.ErrNotFound) {
+				return nil, err
+			}
+			c.mu.Lock()
+			c.retired, c.checked = err != nil || !comp.Retired.IsZero(), now
+			c.mu.Unlock()
+		}
 	} else {
 		comp, cred, err := s.store.ComputerCredential(ctx, id)
 		if errors.Is(err, patchday.ErrNotFound) {
@@ -473,13 +494,17 @@ func (s *Service) auth(ctx context.Context, credential string) (*cached, error) 
 		} else if err != nil {
 			return nil, err
 		}
-		c = &cached{id: id, name: comp.Name, labels: comp.Labels, retired: !comp.Retired.IsZero(), group: -1}
+		c = &cached{id: id, name: comp.Name, labels: comp.Labels, retired: !comp.Retired.IsZero(), group: -1, checked: now,
+			invHash: uint64(comp.InventoryHash), storedGroup: comp.Group}
 		copy(c.cred[:], cred)
 		if x, loaded := s.computers.LoadOrStore(id, c); loaded {
 			c = x.(*cached)
 		}
 	}
-	if subtle.ConstantTimeCompare(c.cred[:], sum[:]) != 1 || c.retired {
+	c.mu.Lock()
+	retired := c.retired
+	c.mu.Unlock()
+	if subtle.ConstantTimeCompare(c.cred[:], sum[:]) != 1 || retired {
 		return nil, errCredential
 	}
 	return c, nil
@@ -566,7 +591,7 @@ func (s *Service) Checkin(ctx context.Context, credential string, req agentapi.C
 		if g, ok := Resolve(v.groups, c.name, c.labels); ok {
 			group = g.ID
 		}
-		if group != c.group {
+		if group != c.storedGroup {
 			c.invHash = 0 // write the group with the inventory
 		}
 		c.group, c.gen = group, v.gen
@@ -578,6 +603,7 @@ func (s *Service) Checkin(ctx context.Context, credential string, req agentapi.C
 
 	in := Checkin{Computer: c.id, At: now, Group: group, OS: req.OS, Arch: req.Arch, DropLease: req.Done}
 	if changed {
+		in.InventoryHash = int64(h)
 		in.Inventory = make([]Item, len(req.Inventory))
 		for i, it := range req.Inventory {
 			in.Inventory[i] = Item{Product: it.Product, Version: it.Version}
@@ -616,7 +642,7 @@ func (s *Service) Checkin(ctx context.Context, credential string, req agentapi.C
 	}
 	if changed {
 		c.mu.Lock()
-		c.invHash = h
+		c.invHash, c.storedGroup = h, group
 		c.mu.Unlock()
 	}
 	return s.answer(ctx, v, c.id, group, req, now)

@@ -14,9 +14,12 @@ type Computer struct {
 	Token     int64 // the enrollment token it used
 	Group     int64 // 0: the default group
 	Inventory []Item
-	Enrolled  time.Time
-	LastSeen  time.Time
-	Retired   time.Time // zero while active
+	// InventoryHash identifies the inventory as last reported, so an
+	// unchanged one is not written again, even after a restart.
+	InventoryHash int64
+	Enrolled      time.Time
+	LastSeen      time.Time
+	Retired       time.Time // zero while active
 }
 
 // EnrollToken lets computers enroll; the token itself is shown once and
@@ -70,8 +73,10 @@ type Checkin struct {
 	At        time.Time
 	Group     int64
 	Inventory []Item // nil: unchanged since the last check-in
-	OS, Arch  string
-	Reports   []Report
+	// InventoryHash goes with Inventory.
+	InventoryHash int64
+	OS, Arch      string
+	Reports       []Report
 	// DropLease returns the computer's restart lease.
 	DropLease bool
 	// Sweep marks a write by the server's own sweep, not the computer:
@@ -115,11 +120,16 @@ type Store interface {
 
 	// SaveCheckins writes a batch of check-ins in one transaction and
 	// says, for each, nil or why it was refused (an unknown or retired
-	// computer: patchday.ErrUnauthenticated). For every report that
+	// computer whose inventory changed: patchday.ErrUnauthenticated; a
+	// plain check-in is appended without that check, which the caller
+	// makes against the credential). For every report that
 	// changes state and Counts, count is called inside the transaction
 	// with the approval of the update for the computer's group, if any,
 	// whose rollout it may change; the store saves it.
 	SaveCheckins(ctx context.Context, batch []Checkin, count func(a *Approval, r Report)) ([]error, error)
+	// FoldCheckins moves the check-ins appended since the last fold into
+	// the computers' last-seen times, and says how many computers moved.
+	FoldCheckins(ctx context.Context) (int, error)
 	// Reports returns every stored report, or only those in one state.
 	Reports(ctx context.Context, state string) ([]Report, error)
 	// Events returns a computer's events, newest first, up to limit.

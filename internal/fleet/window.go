@@ -23,6 +23,13 @@ const (
 	// horizon is how far ahead At looks for the next window, and how far
 	// after its start a rule must yield one to be accepted.
 	horizon = 400 * 24 * time.Hour
+	// maxInterval bounds a rule's INTERVAL, keeping rrule-go's day
+	// arithmetic far from overflowing.
+	maxInterval = 1000000
+	// minYear is the earliest year a DTSTART or ParseLocal's time may be
+	// in: expanding a rule with COUNT walks every period since its
+	// DTSTART, and older times are typing mistakes.
+	minYear = 1970
 	// maxPerDay bounds how often a window opens, on average: hourly at
 	// most, which keeps the occurrences cached per window small.
 	maxPerDay = 24
@@ -197,8 +204,8 @@ func parseRule(text string, loc *time.Location, zoneOK bool) (o rrule.ROption, p
 	if !o.Dtstart.IsZero() {
 		return o, "put DTSTART on a line of its own before the RRULE, e.g. \"DTSTART:20260103T020000\""
 	}
-	if o.Count < 0 || o.Interval < 0 {
-		return o, fmt.Sprintf("COUNT and INTERVAL are positive numbers; e.g. %q", "FREQ=WEEKLY;INTERVAL=2;BYDAY=SA")
+	if o.Count < 0 || o.Interval < 0 || o.Interval > maxInterval {
+		return o, fmt.Sprintf("COUNT and INTERVAL are positive numbers, INTERVAL at most %d; e.g. %q", maxInterval, "FREQ=WEEKLY;INTERVAL=2;BYDAY=SA")
 	}
 	for _, part := range strings.Split(value, ";") {
 		// An UNTIL in UTC is an instant: turn it into the wall clock the
@@ -209,6 +216,9 @@ func parseRule(text string, loc *time.Location, zoneOK bool) (o rrule.ROption, p
 	}
 	o.Dtstart = start
 	explicit(&o)
+	if !reaches(o) {
+		return o, fmt.Sprintf("the rule steps by INTERVAL past every time of day its BYHOUR, BYMINUTE and BYSECOND name, so it never yields a window; e.g. %q", exampleRule)
+	}
 	if _, err := rrule.NewRRule(o); err != nil {
 		return o, fmt.Sprintf("not an RFC 5545 recurrence (%v); e.g. %q", err, exampleRule)
 	}
@@ -261,6 +271,9 @@ func parseStart(s string, loc *time.Location, zoneOK bool) (time.Time, string) {
 	if err != nil {
 		return time.Time{}, fmt.Sprintf("DTSTART %q is not a date-time like %q", value, example)
 	}
+	if t.Year() < minYear {
+		return time.Time{}, fmt.Sprintf("DTSTART is in %d or later, e.g. %q", minYear, example)
+	}
 	if !zoneOK {
 		return t, ""
 	}
@@ -273,6 +286,43 @@ func parseStart(s string, loc *time.Location, zoneOK bool) (time.Time, string) {
 		return time.Time{}, fmt.Sprintf("DTSTART is in UTC (it ends in Z) but the window's time zone is %s: drop the Z, the rule's times are read in the window's time zone, e.g. %q", loc, example)
 	}
 	return t, ""
+}
+
+// reaches reports whether an HOURLY, MINUTELY or SECONDLY rule, stepping
+// by its INTERVAL from DTSTART, ever reaches a time of day its BYHOUR,
+// BYMINUTE and BYSECOND allow. rrule-go would loop forever looking for one
+// (as for FREQ=MINUTELY;INTERVAL=60;BYMINUTE=30 from a start at minute 0).
+func reaches(o rrule.ROption) bool {
+	var unit int
+	switch o.Freq {
+	case rrule.HOURLY:
+		unit = 3600
+	case rrule.MINUTELY:
+		unit = 60
+	case rrule.SECONDLY:
+		unit = 1
+	default:
+		return true
+	}
+	in := func(list []int, v int) bool { return len(list) == 0 || slices.Contains(list, v) }
+	perDay := 86400 / unit
+	step := gcd(max(o.Interval, 1), perDay)
+	hh, mm, ss := o.Dtstart.Clock()
+	for t := ((hh*3600 + mm*60 + ss) / unit) % step; t < perDay; t += step {
+		sec := t * unit
+		if in(o.Byhour, sec/3600) && (unit > 60 || in(o.Byminute, sec/60%60)) && (unit > 1 || in(o.Bysecond, sec%60)) {
+			return true
+		}
+	}
+	return false
+}
+
+// gcd is the greatest common divisor of two positive numbers.
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // floating returns t's wall clock read as UTC.
@@ -654,7 +704,8 @@ var localLayouts = []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02 
 // 3339 ("2026-12-08T17:00:00Z", "2026-12-08T17:00:00+01:00"), or a wall
 // clock in tz: "2026-12-08 17:00", "2026-12-08T17:00" or "2026-12-08" (at
 // 00:00). A wall clock the zone skips or passes twice is refused, since
-// either reading could be an hour off. The result is in tz.
+// either reading could be an hour off, and so are years before 1970, which
+// are typing mistakes. The result is in tz.
 func ParseLocal(s, tz string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	loc, err := loadZone(tz)
@@ -664,13 +715,20 @@ func ParseLocal(s, tz string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, patchday.Errorf(patchday.ErrInvalid, "give a date and time such as %q or %q", "2026-12-08 17:00", "2026-12-08T17:00:00+01:00")
 	}
+	early := patchday.Errorf(patchday.ErrInvalid, "%s is before %d: give a date such as %q", s, minYear, "2026-12-08 17:00")
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		if t.Year() < minYear {
+			return time.Time{}, early
+		}
 		return t.In(loc), nil
 	}
 	for _, layout := range localLayouts {
 		w, err := time.Parse(layout, s)
 		if err != nil {
 			continue
+		}
+		if w.Year() < minYear {
+			return time.Time{}, early
 		}
 		at, n, before := instants(w, loc)
 		switch n {

@@ -161,6 +161,11 @@ func TestParseWindowRefuses(t *testing.T) {
 		{"never", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "", time.Hour, map[string]string{"rule": "no window in the 400 days"}},
 		{"ended", "DTSTART:20000101T000000\nRRULE:FREQ=DAILY;UNTIL=19991231T000000", "", time.Hour, map[string]string{"rule": "no window"}},
 		{"too often", "FREQ=MINUTELY;INTERVAL=30", "", time.Minute, map[string]string{"rule": "more than 24 windows a day"}},
+		// rrule-go would look for these forever.
+		{"unreachable minute", "FREQ=SECONDLY;INTERVAL=3600;BYMINUTE=30", "", time.Minute, map[string]string{"rule": "never yields a window"}},
+		{"unreachable hour", "FREQ=HOURLY;INTERVAL=2;BYHOUR=3,5", "", time.Minute, map[string]string{"rule": "never yields a window"}},
+		{"huge interval", "FREQ=WEEKLY;INTERVAL=2000000", "", time.Hour, map[string]string{"rule": "INTERVAL at most 1000000"}},
+		{"early dtstart", "DTSTART:19691231T000000\nRRULE:FREQ=WEEKLY", "", time.Hour, map[string]string{"rule": "1970 or later"}},
 		{"overlap", "FREQ=DAILY;BYHOUR=2", "", 24 * time.Hour, map[string]string{"duration": "windows would overlap"}},
 		// Daily in Berlin is 23 hours apart when the clocks spring forward.
 		{"overlap at dst", "FREQ=DAILY;BYHOUR=2", "Europe/Berlin", 23*time.Hour + 30*time.Minute, map[string]string{"duration": "and the next 23h0m0s later"}},
@@ -199,6 +204,7 @@ func TestParseWindowAccepts(t *testing.T) {
 		// an unset BYMINUTE is 0, whenever the rule is parsed.
 		{"FREQ=DAILY;BYHOUR=22", "Asia/Kolkata", utc(2026, 5, 5, 0, 0), "next 2026-05-05T16:30Z (22:00 IST) to 18:30Z"},
 		{"FREQ=WEEKLY;INTERVAL=2;BYDAY=SA;BYHOUR=2", "", utc(2026, 1, 1, 0, 0), "next 2026-01-10T02:00Z (02:00 UTC) to 04:00Z"},
+		{"FREQ=HOURLY;INTERVAL=2;BYHOUR=3,4;BYMINUTE=15", "", utc(2026, 1, 1, 0, 0), "next 2026-01-01T04:15Z (04:15 UTC) to 06:15Z"},
 		// An UNTIL in UTC is an instant: 01:00Z is 02:00 in Berlin, so the
 		// window at 02:00 on that day is the last.
 		{"DTSTART:20260101T020000\nRRULE:FREQ=DAILY;UNTIL=20260105T010000Z", "Europe/Berlin", utc(2026, 1, 4, 12, 0),
@@ -415,6 +421,8 @@ func TestParseLocal(t *testing.T) {
 		{"next tuesday", "Europe/Berlin", `is not a date and time: write it like "2026-12-08 17:00" (in Europe/Berlin)`},
 		{"2026-12-08T17:00Z", "", "is not a date and time"},
 		{"2026-12-08 17:00", "CET+1", "unknown time zone"},
+		{"0026-12-08 17:00", "Europe/Berlin", "is before 1970"},
+		{"1969-12-31T23:59:59Z", "", "is before 1970"},
 	}
 	for _, tt := range tests {
 		got, err := ParseLocal(tt.s, tt.tz)

@@ -85,21 +85,25 @@ func (s *Store) Enroll(ctx context.Context, tokenHash []byte, c fleet.Computer, 
 		_ = json.Unmarshal([]byte(labels), &tokenLabels)
 		c.Labels = fleet.MergeLabels(tokenLabels, c.Labels)
 		c.LastSeen = c.Enrolled
-		return tx.QueryRow(ctx, `INSERT INTO computers (name, cred_hash, os, arch, labels, token_id, inventory, enrolled_at, last_seen)
-			VALUES ($1, $2, $3, $4, $5, $6, '[]', $7, $7) RETURNING id`, c.Name, credHash, c.OS, c.Arch, jsonText(c.Labels), c.Token,
+		return tx.QueryRow(ctx, `INSERT INTO computers (name, cred_hash, os, arch, labels, token_id, inventory, inv_hash, enrolled_at, last_seen)
+			VALUES ($1, $2, $3, $4, $5, $6, '[]', 0, $7, $7) RETURNING id`, c.Name, credHash, c.OS, c.Arch, jsonText(c.Labels), c.Token,
 			ts(c.Enrolled)).Scan(&c.ID)
 	})
 	return c, mapErr(err, "")
 }
 
-const computerCols = "id, name, os, arch, labels, token_id, group_id, inventory, enrolled_at, last_seen, retired_at"
+// lastSeen is a computer's newest check-in: folded ones, or its last
+// inventory change or enrollment.
+const lastSeen = "greatest(last_seen, (SELECT at FROM computer_seen s WHERE s.computer_id = computers.id))"
+
+const computerCols = "id, name, os, arch, labels, token_id, group_id, inventory, inv_hash, enrolled_at, " + lastSeen + ", retired_at"
 
 func scanComputer(sc pgx.Row, extra ...any) (fleet.Computer, error) {
 	var c fleet.Computer
 	var labels, inv string
 	var group *int64
 	var retired *time.Time
-	dest := append([]any{&c.ID, &c.Name, &c.OS, &c.Arch, &labels, &c.Token, &group, &inv, &c.Enrolled, &c.LastSeen, &retired}, extra...)
+	dest := append([]any{&c.ID, &c.Name, &c.OS, &c.Arch, &labels, &c.Token, &group, &inv, &c.InventoryHash, &c.Enrolled, &c.LastSeen, &retired}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return c, err
 	}
@@ -152,7 +156,7 @@ func (s *Store) RetireComputers(ctx context.Context, id int64, seenBefore, at ti
 		tag, e := s.pool.Exec(ctx, "UPDATE computers SET retired_at = $1 WHERE id = $2 AND retired_at IS NULL", ts(at), id)
 		n, err = tag.RowsAffected(), e
 	} else {
-		tag, e := s.pool.Exec(ctx, "UPDATE computers SET retired_at = $1 WHERE last_seen < $2 AND retired_at IS NULL", ts(at), ts(seenBefore))
+		tag, e := s.pool.Exec(ctx, "UPDATE computers SET retired_at = $1 WHERE "+lastSeen+" < $2 AND retired_at IS NULL", ts(at), ts(seenBefore))
 		n, err = tag.RowsAffected(), e
 	}
 	return int(n), mapErr(err, "")
@@ -165,7 +169,6 @@ func (s *Store) SaveCheckins(ctx context.Context, batch []fleet.Checkin, count f
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		var ids []int64
 		var ats []time.Time
-		index := map[int64][]int{}
 		for i := range batch {
 			errs[i] = nil
 			c := &batch[i]
@@ -174,11 +177,10 @@ func (s *Store) SaveCheckins(ctx context.Context, batch []fleet.Checkin, count f
 			}
 			if c.Inventory == nil {
 				ids, ats = append(ids, c.Computer), append(ats, ts(c.At))
-				index[c.Computer] = append(index[c.Computer], i)
 				continue
 			}
-			tag, err := tx.Exec(ctx, `UPDATE computers SET last_seen = $1, group_id = $2, inventory = $3, os = $4, arch = $5
-				WHERE id = $6 AND retired_at IS NULL`, ts(c.At), nullID(c.Group), jsonText(c.Inventory), c.OS, c.Arch, c.Computer)
+			tag, err := tx.Exec(ctx, `UPDATE computers SET last_seen = $1, group_id = $2, inventory = $3, inv_hash = $4, os = $5, arch = $6
+				WHERE id = $7 AND retired_at IS NULL`, ts(c.At), nullID(c.Group), jsonText(c.Inventory), c.InventoryHash, c.OS, c.Arch, c.Computer)
 			if err != nil {
 				return err
 			}
@@ -187,30 +189,10 @@ func (s *Store) SaveCheckins(ctx context.Context, batch []fleet.Checkin, count f
 			}
 		}
 		if len(ids) > 0 {
-			rows, err := tx.Query(ctx, `UPDATE computers c SET last_seen = v.at FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, at)
-				WHERE c.id = v.id AND c.retired_at IS NULL RETURNING c.id`, ids, ats)
-			if err != nil {
+			// Whether each computer is active was checked when its
+			// credential was: one append is all plain check-ins cost.
+			if _, err := tx.Exec(ctx, `INSERT INTO checkin_log (computer_id, at) SELECT * FROM unnest($1::bigint[], $2::timestamptz[])`, ids, ats); err != nil {
 				return err
-			}
-			found := map[int64]bool{}
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				found[id] = true
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			for id, is := range index {
-				if !found[id] {
-					for _, i := range is {
-						errs[i] = retiredErr(id)
-					}
-				}
 			}
 		}
 		for i := range batch {
@@ -275,6 +257,16 @@ func saveReport(ctx context.Context, tx pgx.Tx, r fleet.Report, group int64, cou
 	}
 	count(&a, r)
 	return putRollout(ctx, tx, a)
+}
+
+// FoldCheckins moves the appended check-ins into computer_seen. The rows
+// it deletes are the rows it folds, so check-ins committed meanwhile wait
+// for the next fold.
+func (s *Store) FoldCheckins(ctx context.Context) (int, error) {
+	tag, err := s.pool.Exec(ctx, `WITH d AS (DELETE FROM checkin_log RETURNING computer_id, at)
+		INSERT INTO computer_seen (computer_id, at) SELECT computer_id, max(at) FROM d GROUP BY computer_id
+		ON CONFLICT (computer_id) DO UPDATE SET at = greatest(computer_seen.at, excluded.at)`)
+	return int(tag.RowsAffected()), mapErr(err, "")
 }
 
 // Reports returns stored reports, all or in one state.

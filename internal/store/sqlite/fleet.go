@@ -93,14 +93,18 @@ func (s *Store) Enroll(ctx context.Context, tokenHash []byte, c fleet.Computer, 
 		_ = json.Unmarshal([]byte(labels), &tokenLabels)
 		c.Labels = fleet.MergeLabels(tokenLabels, c.Labels)
 		c.LastSeen = c.Enrolled
-		return tx.QueryRowContext(ctx, `INSERT INTO computers (name, cred_hash, os, arch, labels, token_id, inventory, enrolled_at, last_seen)
-			VALUES (?, ?, ?, ?, ?, ?, '[]', ?, ?) RETURNING id`, c.Name, credHash, c.OS, c.Arch, jsonText(c.Labels), c.Token,
+		return tx.QueryRowContext(ctx, `INSERT INTO computers (name, cred_hash, os, arch, labels, token_id, inventory, inv_hash, enrolled_at, last_seen)
+			VALUES (?, ?, ?, ?, ?, ?, '[]', 0, ?, ?) RETURNING id`, c.Name, credHash, c.OS, c.Arch, jsonText(c.Labels), c.Token,
 			ts(c.Enrolled), ts(c.Enrolled)).Scan(&c.ID)
 	})
 	return c, mapErr(err, "")
 }
 
-const computerCols = "id, name, os, arch, labels, token_id, group_id, inventory, enrolled_at, last_seen, retired_at"
+// lastSeen is a computer's newest check-in: folded ones, or its last
+// inventory change or enrollment.
+const lastSeen = "max(last_seen, coalesce((SELECT at FROM computer_seen s WHERE s.computer_id = computers.id), 0))"
+
+const computerCols = "id, name, os, arch, labels, token_id, group_id, inventory, inv_hash, enrolled_at, " + lastSeen + ", retired_at"
 
 func scanComputer(sc interface{ Scan(...any) error }, extra ...any) (fleet.Computer, error) {
 	var c fleet.Computer
@@ -108,7 +112,7 @@ func scanComputer(sc interface{ Scan(...any) error }, extra ...any) (fleet.Compu
 	var group sql.NullInt64
 	var enrolled, seen int64
 	var retired sql.NullInt64
-	dest := append([]any{&c.ID, &c.Name, &c.OS, &c.Arch, &labels, &c.Token, &group, &inv, &enrolled, &seen, &retired}, extra...)
+	dest := append([]any{&c.ID, &c.Name, &c.OS, &c.Arch, &labels, &c.Token, &group, &inv, &c.InventoryHash, &enrolled, &seen, &retired}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return c, err
 	}
@@ -157,7 +161,7 @@ func (s *Store) RetireComputers(ctx context.Context, id int64, seenBefore, at ti
 	if id > 0 {
 		res, err = s.write.ExecContext(ctx, "UPDATE computers SET retired_at = ? WHERE id = ? AND retired_at IS NULL", ts(at), id)
 	} else {
-		res, err = s.write.ExecContext(ctx, "UPDATE computers SET retired_at = ? WHERE last_seen < ? AND retired_at IS NULL", ts(at), ts(seenBefore))
+		res, err = s.write.ExecContext(ctx, "UPDATE computers SET retired_at = ? WHERE "+lastSeen+" < ? AND retired_at IS NULL", ts(at), ts(seenBefore))
 	}
 	if err != nil {
 		return 0, mapErr(err, "")
@@ -170,7 +174,7 @@ func (s *Store) RetireComputers(ctx context.Context, id int64, seenBefore, at ti
 func (s *Store) SaveCheckins(ctx context.Context, batch []fleet.Checkin, count func(a *fleet.Approval, r fleet.Report)) ([]error, error) {
 	errs := make([]error, len(batch))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		seen, err := tx.PrepareContext(ctx, "UPDATE computers SET last_seen = ? WHERE id = ? AND retired_at IS NULL")
+		seen, err := tx.PrepareContext(ctx, "INSERT INTO checkin_log (computer_id, at) VALUES (?, ?)")
 		if err != nil {
 			return err
 		}
@@ -213,10 +217,13 @@ func touch(ctx context.Context, tx *sql.Tx, seen *sql.Stmt, c *fleet.Checkin) (b
 	var res sql.Result
 	var err error
 	if c.Inventory != nil {
-		res, err = tx.ExecContext(ctx, `UPDATE computers SET last_seen = ?, group_id = ?, inventory = ?, os = ?, arch = ?
-			WHERE id = ? AND retired_at IS NULL`, ts(c.At), nullID(c.Group), jsonText(c.Inventory), c.OS, c.Arch, c.Computer)
+		res, err = tx.ExecContext(ctx, `UPDATE computers SET last_seen = ?, group_id = ?, inventory = ?, inv_hash = ?, os = ?, arch = ?
+			WHERE id = ? AND retired_at IS NULL`, ts(c.At), nullID(c.Group), jsonText(c.Inventory), c.InventoryHash, c.OS, c.Arch, c.Computer)
 	} else {
-		res, err = seen.ExecContext(ctx, ts(c.At), c.Computer)
+		// Whether the computer is active was checked when its credential
+		// was: this append is all a plain check-in costs.
+		_, err = seen.ExecContext(ctx, c.Computer, ts(c.At))
+		return err == nil, err
 	}
 	if err != nil {
 		return false, err
@@ -258,6 +265,37 @@ func (s *Store) saveReport(ctx context.Context, tx *sql.Tx, r fleet.Report, grou
 	}
 	count(&a, r)
 	return putRollout(ctx, tx, a)
+}
+
+// foldChunk bounds one fold transaction, so the writer is not held long.
+const foldChunk = 100_000
+
+// FoldCheckins moves the appended check-ins into computer_seen, a chunk
+// per transaction.
+func (s *Store) FoldCheckins(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		var from, to sql.NullInt64
+		if err := s.read.QueryRowContext(ctx, "SELECT min(seq), max(seq) FROM checkin_log").Scan(&from, &to); err != nil || !from.Valid {
+			return n, mapErr(err, "")
+		}
+		upto := min(to.Int64, from.Int64+foldChunk-1)
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `INSERT INTO computer_seen (computer_id, at)
+				SELECT computer_id, max(at) FROM checkin_log WHERE seq <= ? GROUP BY computer_id
+				ON CONFLICT (computer_id) DO UPDATE SET at = max(at, excluded.at)`, upto)
+			if err != nil {
+				return err
+			}
+			m, _ := res.RowsAffected()
+			n += int(m)
+			_, err = tx.ExecContext(ctx, "DELETE FROM checkin_log WHERE seq <= ?", upto)
+			return err
+		})
+		if err != nil || upto == to.Int64 {
+			return n, mapErr(err, "")
+		}
+	}
 }
 
 // Reports returns stored reports, all or in one state.

@@ -63,11 +63,27 @@ CREATE TABLE computers (
 	token_id    INTEGER NOT NULL REFERENCES enroll_tokens (id),
 	group_id    INTEGER,          -- resolved at check-in; NULL = the default group
 	inventory   TEXT    NOT NULL, -- JSON array of {product, version}
+	inv_hash    INTEGER NOT NULL, -- of the inventory as reported: unchanged ones are not rewritten
 	enrolled_at INTEGER NOT NULL,
 	last_seen   INTEGER NOT NULL,
 	retired_at  INTEGER
 ) STRICT;
 CREATE INDEX computers_name ON computers (name);
+
+-- Every check-in, appended: a batch of them fills a page or two, where
+-- updating each computer's row would dirty a page per computer. The sweep
+-- folds them into computer_seen.
+CREATE TABLE checkin_log (
+	seq         INTEGER PRIMARY KEY,
+	computer_id INTEGER NOT NULL,
+	at          INTEGER NOT NULL
+) STRICT;
+-- The newest check-in of each computer, folded from checkin_log: narrow,
+-- so folding rewrites few pages however many check-ins arrived.
+CREATE TABLE computer_seen (
+	computer_id INTEGER PRIMARY KEY,
+	at          INTEGER NOT NULL
+) STRICT;
 
 -- The latest state each computer reported for each update.
 CREATE TABLE computer_updates (
