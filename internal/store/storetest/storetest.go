@@ -51,6 +51,7 @@ func Run(t *testing.T, h Harness) {
 		{"Advisories", testAdvisories},
 		{"Subscribers", testSubscribers},
 		{"Catalog", testCatalog},
+		{"Fleet", testFleet},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
