@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -54,6 +55,12 @@ type errorBody struct {
 // error is logged with an id that the user sees, so a report can be matched
 // to the log line; its details never reach the user.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away (an agent timed out, a load generator
+		// stopped): nobody reads an answer, and nothing failed here.
+		s.Log.Debug("client gone before the answer", "method", r.Method, "path", r.URL.Path)
+		return
+	}
 	code := status(err)
 	body := errorBody{Error: patchday.Message(err), Fields: patchday.FieldErrors(err)}
 	if code == http.StatusInternalServerError {

@@ -24,6 +24,7 @@ import (
 	"github.com/patchday/patchday/internal/catalog"
 	"github.com/patchday/patchday/internal/cra"
 	"github.com/patchday/patchday/internal/fixes"
+	"github.com/patchday/patchday/internal/fleet"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/release"
@@ -103,8 +104,19 @@ func newHarness(t testing.TB) *harness {
 	} else if _, err := repo.ImportRoot(t.Context(), root); err != nil {
 		t.Fatal(err)
 	}
+	// The fleet answers check-ins from a view it refreshes often, and
+	// writes them in batches while Run runs.
+	fl := fleet.NewService(db, &fleet.TargetsCatalog{Metadata: db}, db, fleet.Config{Refresh: 50 * time.Millisecond}, log, clk.Now)
+	fleetCtx, stopFleet := context.WithCancel(context.Background())
+	fleetDone := make(chan struct{})
+	go func() {
+		defer close(fleetDone)
+		_ = fl.Run(fleetCtx)
+	}()
+	t.Cleanup(func() { stopFleet(); <-fleetDone })
 	srv, err := NewServer(Deps{
 		Catalog: catalog.NewService(db, db, blobs, repo, catalog.DefaultDeltas, log, clk.Now),
+		Fleet:   fl,
 		CRA:     regulatory,
 		Log:     log, Staff: svc, Products: product.NewService(db, clk.Now), Audit: db, Blobs: blobs,
 		Intake:   reports,
