@@ -126,10 +126,7 @@ func (s *Server) fleetApprove(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) fleetApprovalAction(w http.ResponseWriter, r *http.Request) error {
-	if err := s.fleetOn(); err != nil {
-		return err
-	}
-	id, err := fleet.ID(r.PathValue("id"))
+	id, err := s.fleetID(r)
 	if err != nil {
 		return err
 	}
@@ -229,10 +226,7 @@ func (s *Server) fleetComputers(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) fleetRetire(w http.ResponseWriter, r *http.Request) error {
-	if err := s.fleetOn(); err != nil {
-		return err
-	}
-	id, err := fleet.ID(r.PathValue("id"))
+	id, err := s.fleetID(r)
 	if err != nil {
 		return err
 	}

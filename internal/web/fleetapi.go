@@ -69,6 +69,14 @@ func (s *Server) fleetOn() error {
 	return nil
 }
 
+// fleetID checks the fleet is served and reads the {id} in the path.
+func (s *Server) fleetID(r *http.Request) (int64, error) {
+	if err := s.fleetOn(); err != nil {
+		return 0, err
+	}
+	return fleet.ID(r.PathValue("id"))
+}
+
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
 	dec := json.NewDecoder(r.Body)
@@ -260,10 +268,7 @@ func (s *Server) apiApprove(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiUnapprove(w http.ResponseWriter, r *http.Request) error {
-	if err := s.fleetOn(); err != nil {
-		return err
-	}
-	id, err := fleet.ID(r.PathValue("id"))
+	id, err := s.fleetID(r)
 	if err != nil {
 		return err
 	}
@@ -275,10 +280,7 @@ func (s *Server) apiUnapprove(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiAcknowledge(w http.ResponseWriter, r *http.Request) error {
-	if err := s.fleetOn(); err != nil {
-		return err
-	}
-	id, err := fleet.ID(r.PathValue("id"))
+	id, err := s.fleetID(r)
 	if err != nil {
 		return err
 	}
@@ -402,10 +404,7 @@ func (s *Server) apiFleetComputers(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) apiRetire(w http.ResponseWriter, r *http.Request) error {
-	if err := s.fleetOn(); err != nil {
-		return err
-	}
-	id, err := fleet.ID(r.PathValue("id"))
+	id, err := s.fleetID(r)
 	if err != nil {
 		return err
 	}
