@@ -3,12 +3,14 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,18 +53,23 @@ func seedVendor(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	versions, _ := os.ReadDir(corpus)
+	entries, _ := os.ReadDir(corpus)
+	var versions []string
+	for _, e := range entries {
+		if e.IsDir() {
+			versions = append(versions, e.Name())
+		}
+	}
+	// Oldest first, by Debian's rules ("…deb12u9" comes before "…deb12u11").
+	slices.SortFunc(versions, product.SchemeDebian.Compare)
 	var prev string
 	now := time.Now()
-	for _, v := range versions {
-		if !v.IsDir() {
-			continue
-		}
-		if _, err := products.AddVersion(ctx, sys, "nginx", v.Name()); err != nil {
+	for _, name := range versions {
+		if _, err := products.AddVersion(ctx, sys, "nginx", name); err != nil {
 			t.Fatal(err)
 		}
 		var buf bytes.Buffer
-		if _, err := payload.Build(ctx, filepath.Join(corpus, v.Name()), payload.Meta{Product: "nginx", Version: v.Name(), Restart: "service:nginx"}, &buf); err != nil {
+		if _, err := payload.Build(ctx, filepath.Join(corpus, name), payload.Meta{Product: "nginx", Version: name, Restart: "service:nginx"}, &buf); err != nil {
 			t.Fatal(err)
 		}
 		ref, err := blobs.Put(ctx, &buf, 0)
@@ -78,13 +85,13 @@ func seedVendor(t *testing.T, dir string) {
 		if prev != "" {
 			applies = []string{prev}
 		}
-		us := []release.Update{{ReleaseID: r.ID, ProductID: pr.ID, Product: "nginx", Brings: v.Name(), AppliesTo: applies, Classification: "security",
+		us := []release.Update{{ReleaseID: r.ID, ProductID: pr.ID, Product: "nginx", Brings: name, AppliesTo: applies, Classification: "security",
 			Severity: "High", Cases: []string{"PD-1"}, CreatedAt: now,
 			Payload: intake.Attachment{Name: "nginx.tar.zst", ContentType: "application/zstd", SHA256: ref.SHA256, Size: ref.Size}}}
 		if ok, err := db.MarkPublished(ctx, r.ID, now, us, e); err != nil || !ok {
 			t.Fatalf("publish: %v %v", ok, err)
 		}
-		prev = v.Name()
+		prev = name
 	}
 }
 
@@ -94,7 +101,8 @@ func seedVendor(t *testing.T, dir string) {
 type cutter struct {
 	target  *url.URL
 	mu      sync.Mutex
-	cutOnce int64 // bytes after which the next content download is cut
+	cutOnce int64 // bytes after which the next content download is cut (at most half of it)
+	cutAt   int64 // where it was cut
 	tamper  string
 	ranges  []string
 }
@@ -108,14 +116,15 @@ func (c *cutter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	c.mu.Lock()
-	cut, tamper := c.cutOnce, c.tamper
+	cut, tamper := int64(0), c.tamper
 	isContent := strings.HasPrefix(r.URL.Path, "/tuf/targets/")
 	if isContent {
 		if rg := r.Header.Get("Range"); rg != "" {
 			c.ranges = append(c.ranges, rg)
 		}
-		if cut > 0 {
-			c.cutOnce = 0
+		if c.cutOnce > 0 && r.Header.Get("Range") == "" {
+			cut = min(c.cutOnce, int64(len(body)/2))
+			c.cutAt, c.cutOnce = cut, 0
 		}
 	}
 	c.mu.Unlock()
@@ -176,9 +185,9 @@ func TestSyncTwoServers(t *testing.T) {
 			t.Errorf("the second sync did not resume: %s", out)
 		}
 		c.mu.Lock()
-		ranges := append([]string(nil), c.ranges...)
+		ranges, cutAt := append([]string(nil), c.ranges...), c.cutAt
 		c.mu.Unlock()
-		if len(ranges) == 0 || !strings.HasPrefix(ranges[0], "bytes=204800-") {
+		if len(ranges) == 0 || ranges[0] != fmt.Sprintf("bytes=%d-", cutAt) {
 			t.Errorf("Range requests seen: %v, want one from the byte the first sync stopped at", ranges)
 		}
 
@@ -247,7 +256,7 @@ func waitForTargets(t *testing.T, base string) int {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	for ctx.Err() == nil {
-		if code, body := get(t, base+"/tuf/targets.json"); code == http.StatusOK && strings.Contains(body, "payload.tar.zst") {
+		if code, body := get(t, base+"/tuf/targets.json"); code == http.StatusOK && strings.Contains(body, ".delta") {
 			return strings.Count(body, `"length"`)
 		}
 		time.Sleep(100 * time.Millisecond)
