@@ -244,7 +244,8 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 		}
 	}}}
 	if mir != nil {
-		jobs = append(jobs, job{name: "upstream-sync", every: c.SyncInterval, run: func(ctx context.Context) {
+		// A sync may download for a long time: its lease outlives that.
+		jobs = append(jobs, job{name: "upstream-sync", every: c.SyncInterval, lease: max(time.Hour, 2*c.SyncInterval), run: func(ctx context.Context) {
 			r, err := mir.Sync(ctx)
 			if err != nil && ctx.Err() == nil {
 				log.Error("sync from upstream failed; the mirror keeps serving what it had and resumes next time", "upstream", c.Upstream.Upstream, "err", err)
@@ -484,7 +485,7 @@ func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, release
 			}
 			// The lease outlives a slow run (a long download), so two
 			// servers do not run the same job at once.
-			if ok, err := st.TakeLease(ctx, j.name, holder, now, now.Add(max(2*every, 2*j.every, time.Hour))); err == nil && ok {
+			if ok, err := st.TakeLease(ctx, j.name, holder, now, now.Add(max(2*every, j.lease))); err == nil && ok {
 				j.run(ctx)
 				j.last = now
 				if _, err := st.TakeLease(ctx, j.name, holder, time.Now(), time.Now().Add(j.every)); err != nil && ctx.Err() == nil {
@@ -533,6 +534,9 @@ func sweepCases(ctx context.Context, st store.Store, svc *cases.Service, release
 type job struct {
 	name  string
 	every time.Duration
+	// lease is how long a run may take before another server may start
+	// one too (at least twice the sweep interval).
+	lease time.Duration
 	run   func(context.Context)
 	last  time.Time
 }
