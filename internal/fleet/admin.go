@@ -414,16 +414,8 @@ func (s *Service) timeouts(ctx context.Context, v *view, now time.Time) (int, er
 	if len(batch) == 0 {
 		return 0, nil
 	}
-	var tripped []Approval
-	if _, err := s.store.SaveCheckins(ctx, batch, func(a *Approval, r Report) {
-		if v.group(a.Group).Policy.Record(&a.Rollout, r.Outcome, r.At) {
-			tripped = append(tripped, *a)
-		}
-	}); err != nil {
+	if _, err := s.save(ctx, batch); err != nil {
 		return 0, err
-	}
-	for _, a := range tripped {
-		s.braked(ctx, a)
 	}
 	return len(batch), nil
 }

@@ -273,13 +273,7 @@ func (s *Service) commit(ctx context.Context) {
 		for i, p := range batch {
 			cs[i] = p.c
 		}
-		var tripped []Approval
-		errs, err := s.store.SaveCheckins(context.WithoutCancel(ctx), cs, func(a *Approval, r Report) {
-			v := s.view.Load()
-			if v.group(a.Group).Policy.Record(&a.Rollout, r.Outcome, r.At) {
-				tripped = append(tripped, *a)
-			}
-		})
+		errs, err := s.save(context.WithoutCancel(ctx), cs)
 		for i, p := range batch {
 			if err != nil {
 				p.done <- err
@@ -287,28 +281,36 @@ func (s *Service) commit(ctx context.Context) {
 				p.done <- errs[i]
 			}
 		}
-		if err == nil {
-			for _, a := range tripped {
-				s.braked(ctx, a)
-			}
-		}
 	}
 }
 
-func (s *Service) braked(ctx context.Context, a Approval) {
-	s.trips.Add(1)
+// save writes check-ins (or the sweep's timeouts), counting each result
+// that changes state in its rollout; a rollout whose brake trips is
+// logged and audited once the batch is committed, and the view is
+// rebuilt once so no further computer is offered the update.
+func (s *Service) save(ctx context.Context, batch []Checkin) ([]error, error) {
 	v := s.view.Load()
-	g := v.group(a.Group)
-	s.log.Warn("failure brake tripped: the rollout is paused until someone acknowledges the failures",
-		"update", a.Update, "group", g.Name, "reason", a.Rollout.BrakeReason)
-	if s.audit != nil {
-		e := audit.New(audit.System, s.now(), "fleet.brake", fmt.Sprintf("approval:%d", a.ID),
-			fmt.Sprintf("update %d in %s: %s", a.Update, g.Name, a.Rollout.BrakeReason))
-		if err := s.audit.AppendAudit(ctx, e); err != nil {
-			s.log.Error("audit the failure brake", "err", err)
+	var tripped []Approval
+	errs, err := s.store.SaveCheckins(ctx, batch, func(a *Approval, r Report) {
+		if v.group(a.Group).Policy.Record(&a.Rollout, r.Outcome, r.At) {
+			tripped = append(tripped, *a)
 		}
+	})
+	if err != nil || len(tripped) == 0 {
+		return errs, err
 	}
-	_ = s.Reload(ctx)
+	for _, a := range tripped {
+		g := v.group(a.Group)
+		s.trips.Add(1)
+		s.log.Warn("failure brake tripped: the rollout is paused until someone acknowledges the failures",
+			"update", a.Update, "group", g.Name, "reason", a.Rollout.BrakeReason)
+		s.audited(ctx, audit.System, "fleet.brake", fmt.Sprintf("approval:%d", a.ID),
+			fmt.Sprintf("update %d in %s: %s", a.Update, g.Name, a.Rollout.BrakeReason))
+	}
+	if err := s.Reload(ctx); err != nil {
+		s.log.Warn("fleet view not rebuilt after the brake tripped; it is at the next refresh", "err", err)
+	}
+	return errs, nil
 }
 
 // Enroll exchanges an enrollment token for the computer's own credential.
