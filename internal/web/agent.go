@@ -16,6 +16,12 @@ import (
 // hundred reports fit well within it.
 const maxCheckin = 256 << 10
 
+// decodeAgent reads an agent's request. Fields this server does not know
+// are ignored, so a newer agent can talk to an older server.
+func decodeAgent(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeBody(w, r, v, maxCheckin, false)
+}
+
 // agentEnroll exchanges an enrollment token for a computer's credential.
 func (s *Server) agentEnroll(w http.ResponseWriter, r *http.Request) error {
 	if s.Fleet == nil {
@@ -65,22 +71,6 @@ func bearer(r *http.Request) (string, bool) {
 		return "", false
 	}
 	return strings.TrimSpace(secret), true
-}
-
-func decodeAgent(w http.ResponseWriter, r *http.Request, v any) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxCheckin)
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return patchday.Errorf(patchday.ErrInvalid, "the request is larger than %d bytes", maxCheckin)
-		}
-		return patchday.Errorf(patchday.ErrInvalid, "the request is not the JSON expected: %v", err)
-	}
-	if dec.More() {
-		return patchday.Errorf(patchday.ErrInvalid, "the request has data after its JSON object")
-	}
-	return nil
 }
 
 // writeCompact writes JSON without indentation: agents read it, not people.

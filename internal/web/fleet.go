@@ -93,6 +93,8 @@ func (s *Server) renderFleet(w http.ResponseWriter, r *http.Request, code int, p
 	return nil
 }
 
+// rulesText shows the rules one per line: an administrator edits them in
+// a text area.
 func rulesText(rs []fleet.Rule) string {
 	var b strings.Builder
 	b.WriteString("[\n")
@@ -133,7 +135,8 @@ func (s *Server) fleetApprovalAction(w http.ResponseWriter, r *http.Request) err
 	done := ""
 	switch r.PathValue("action") {
 	case "acknowledge":
-		_, err, done = s.acknowledge(r, id)
+		_, err = s.Fleet.Acknowledge(r.Context(), actor(r), id)
+		done = "Failures acknowledged; the rollout continues."
 	case "withdraw":
 		err, done = s.Fleet.Unapprove(r.Context(), actor(r), id), "Approval withdrawn."
 	default:
@@ -144,11 +147,6 @@ func (s *Server) fleetApprovalAction(w http.ResponseWriter, r *http.Request) err
 	}
 	http.Redirect(w, r, "/fleet/?done="+done, http.StatusSeeOther)
 	return nil
-}
-
-func (s *Server) acknowledge(r *http.Request, id int64) (fleet.Approval, error, string) {
-	a, err := s.Fleet.Acknowledge(r.Context(), actor(r), id)
-	return a, err, "Failures acknowledged; the rollout continues."
 }
 
 func (s *Server) fleetRules(w http.ResponseWriter, r *http.Request) error {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -77,14 +76,10 @@ func (s *Server) fleetID(r *http.Request) (int64, error) {
 	return fleet.ID(r.PathValue("id"))
 }
 
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return patchday.Errorf(patchday.ErrInvalid, "the request is not the JSON expected: %v", err)
-	}
-	return nil
+// decodeFleet reads an administrator's request: a group may list up to
+// 100,000 members, more than readJSON's small limit.
+func decodeFleet(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeBody(w, r, v, 8<<20, true)
 }
 
 func (s *Server) apiFleetGroups(w http.ResponseWriter, r *http.Request) error {
@@ -111,7 +106,7 @@ func (s *Server) apiPutGroup(w http.ResponseWriter, r *http.Request) error {
 	// leaves out (fleet.Policy.UnmarshalJSON keeps them), as the form does.
 	def := fleet.DefaultPolicy()
 	in := apiGroup{Policy: &def}
-	if err := decodeJSON(w, r, &in); err != nil {
+	if err := decodeFleet(w, r, &in); err != nil {
 		return err
 	}
 	in.Name = r.PathValue("name")
@@ -256,7 +251,7 @@ func (s *Server) apiApprove(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in apiApprovalIn
-	if err := decodeJSON(w, r, &in); err != nil {
+	if err := decodeFleet(w, r, &in); err != nil {
 		return err
 	}
 	a, v, err := s.approve(r, in)
@@ -351,7 +346,7 @@ func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in apiTokenIn
-	if err := decodeJSON(w, r, &in); err != nil {
+	if err := decodeFleet(w, r, &in); err != nil {
 		return err
 	}
 	ttl := 72 * time.Hour

@@ -132,12 +132,24 @@ func (s *Server) apiProducts(w http.ResponseWriter, r *http.Request) error {
 // readJSON decodes a small JSON body into v, refusing unknown fields so a
 // misspelt field is an error rather than silently ignored.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeBody(w, r, v, 64<<10, true)
+}
+
+// decodeBody decodes a JSON body of at most limit bytes into v: exactly
+// one value, and with strict no field v does not have.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, limit int64, strict bool) error {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		return patchday.Errorf(patchday.ErrInvalid, "send a JSON body with Content-Type: application/json")
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return patchday.Errorf(patchday.ErrInvalid, "the JSON body is larger than the %d bytes allowed", limit)
+		}
 		return patchday.Errorf(patchday.ErrInvalid, "the JSON body could not be read: %v", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
