@@ -17,6 +17,7 @@ import (
 	"github.com/patchday/patchday/internal/catalog"
 	"github.com/patchday/patchday/internal/config"
 	"github.com/patchday/patchday/internal/fleet"
+	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/mirror"
 	"github.com/patchday/patchday/internal/store"
 )
@@ -116,20 +117,8 @@ func progressPrinter(w io.Writer) func(mirror.Progress) {
 		}
 		lastTenth = tenth
 		fmt.Fprintf(w, "file %d of %d %s: %d%% of %s; all: %s of %s\n", p.FilesDone+1, p.Files, p.File, tenth*10,
-			bytesText(p.FileSize), bytesText(p.Done), bytesText(p.Total))
+			intake.Size(p.FileSize), intake.Size(p.Done), intake.Size(p.Total))
 	}
-}
-
-func bytesText(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 func fleetCmd(e *env) *cobra.Command {
