@@ -84,15 +84,17 @@ type agent struct {
 	id   int64
 	cred string
 	body []byte
-	req  []byte // the whole HTTP request, built once
+	req  []byte // the whole HTTP request, built once before the workers start
 }
 
-func (a *agent) request(host string) []byte {
+// build fills in the raw request. It runs before any worker does:
+// workers share agents when there are fewer agents than workers, so a
+// lazily built request would be a data race.
+func (a *agent) build(host string) {
 	if a.req == nil {
 		a.req = fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
 			agentapi.CheckinPath, host, a.cred, len(a.body), a.body)
 	}
-	return a.req
 }
 
 func hostOf(server string) (string, error) {
@@ -396,6 +398,9 @@ func hammer(ctx context.Context, client *http.Client, o Options, agents []agent)
 	if err != nil {
 		return Result{}, err
 	}
+	for i := range agents {
+		agents[i].build(host)
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := range o.Concurrency {
@@ -415,7 +420,7 @@ func hammer(ctx context.Context, client *http.Client, o Options, agents []agent)
 				}
 				a := &agents[next.Add(1)%int64(len(agents))]
 				t0 := time.Now()
-				err := conn.post(ctx, a.request(host))
+				err := conn.post(ctx, a.req)
 				d := time.Since(t0)
 				if ctx.Err() != nil {
 					break

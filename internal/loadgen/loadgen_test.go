@@ -44,10 +44,11 @@ func TestRawConn(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := agent{cred: "pdc_1.x", body: []byte(`{"os":"linux"}`)}
+			a.build(host)
 			rc := &rawConn{host: host}
 			defer rc.close()
 			for i := range 3 { // the same connection, or a new one after a close
-				err := rc.post(t.Context(), a.request(host))
+				err := rc.post(t.Context(), a.req)
 				var se *statusError
 				switch {
 				case tt.err:
