@@ -74,6 +74,12 @@ type Window struct {
 	Open  bool      `json:"open"`
 }
 
+// Assignment actions.
+const (
+	ActionInstall = "install"
+	ActionRemove  = "remove"
+)
+
 // Assignment is one thing the computer should do.
 type Assignment struct {
 	Update   int64      `json:"update"`
@@ -103,4 +109,24 @@ type CheckinResponse struct {
 	Lease    *Lease       `json:"lease,omitempty"`
 	// Retired tells the agent its credential no longer counts: enroll again.
 	Retired bool `json:"retired,omitempty"`
+}
+
+// TargetMeta is the custom metadata of a TUF target in the signed catalog:
+// what the file is, stated by the vendor's signature rather than by the
+// server that relays it. Agents trust these fields, not an Assignment's.
+type TargetMeta struct {
+	Product        string   `json:"product"`
+	Version        string   `json:"version"`
+	Kind           string   `json:"kind"` // payload | delta
+	From           string   `json:"from,omitempty"`
+	AppliesTo      []string `json:"applies_to"`
+	Classification string   `json:"classification"`
+	Severity       string   `json:"severity,omitempty"`
+	Supersedes     []string `json:"supersedes"`
+	Restart        string   `json:"restart"`
+	Update         int64    `json:"update"`
+	// Rollback is the vendor's signed rollback directive: this version may
+	// be installed over the versions in AppliesTo even though an agent had
+	// it before and moved past it. Agents refuse such a downgrade without it.
+	Rollback bool `json:"rollback,omitempty"`
 }

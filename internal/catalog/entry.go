@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patchday/patchday/internal/agentapi"
 	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/tufrepo"
@@ -73,19 +74,9 @@ type Store interface {
 }
 
 // Custom is the custom metadata a TUF target carries, so a client learns
-// from signed data — not from the server's say-so — what a file is.
-type Custom struct {
-	Product        string   `json:"product"`
-	Version        string   `json:"version"`
-	Kind           string   `json:"kind"` // payload | delta
-	From           string   `json:"from,omitempty"`
-	AppliesTo      []string `json:"applies_to"`
-	Classification string   `json:"classification"`
-	Severity       string   `json:"severity,omitempty"`
-	Supersedes     []string `json:"supersedes"`
-	Restart        string   `json:"restart"`
-	Update         int64    `json:"update"`
-}
+// from signed data — not from the server's say-so — what a file is. The
+// agent reads it too, so it is defined with the agent's wire types.
+type Custom = agentapi.TargetMeta
 
 // targetPath names a file in the catalog: product/version/file, each part
 // limited to characters that travel unescaped in a URL path.

@@ -13,53 +13,23 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/patchday/patchday/internal/envflag"
+
 	"github.com/patchday/patchday/internal/catalog"
 	"github.com/patchday/patchday/internal/cra"
 	"github.com/patchday/patchday/internal/staff"
 	"github.com/patchday/patchday/internal/tufrepo"
 )
 
-// EnvPrefix starts every environment override.
-const EnvPrefix = "PATCHDAY_"
+// The environment overrides live in package envflag, which the agent
+// shares; these names keep the operator CLI's callers short.
+const EnvPrefix = envflag.Prefix
 
-// EnvName is the environment variable that overrides a flag:
-// --session-ttl is PATCHDAY_SESSION_TTL.
-func EnvName(flag string) string {
-	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
-}
-
-// DescribeEnv appends each flag's environment variable to its help text.
-func DescribeEnv(fs *pflag.FlagSet) {
-	fs.VisitAll(func(f *pflag.Flag) {
-		if f.Name == "help" || strings.Contains(f.Usage, EnvPrefix) {
-			return
-		}
-		f.Usage += " (env " + EnvName(f.Name) + ")"
-	})
-}
-
-// BindEnv sets every flag not given on the command line from its
-// environment variable, if set. Flags beat the environment, which beats
-// the defaults. A bad value names the variable.
-func BindEnv(fs *pflag.FlagSet, getenv func(string) string) error {
-	var errs []string
-	fs.VisitAll(func(f *pflag.Flag) {
-		if f.Changed || f.Name == "help" {
-			return
-		}
-		v := getenv(EnvName(f.Name))
-		if v == "" {
-			return
-		}
-		if err := fs.Set(f.Name, v); err != nil {
-			errs = append(errs, fmt.Sprintf("%s=%q: %v", EnvName(f.Name), v, err))
-		}
-	})
-	if len(errs) > 0 {
-		return fmt.Errorf("bad environment override: %w", problems(errs))
-	}
-	return nil
-}
+var (
+	EnvName     = envflag.Name
+	DescribeEnv = envflag.Describe
+	BindEnv     = envflag.Bind
+)
 
 // problems joins every problem found into one error, or returns nil.
 func problems(errs []string) error {

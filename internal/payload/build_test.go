@@ -217,7 +217,7 @@ func TestRoundTripTricky(t *testing.T) {
 		if err := os.WriteFile(p, []byte(f.body), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Chmod(p, fileMode(f.mode)); err != nil {
+		if err := os.Chmod(p, FileMode(f.mode)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -235,7 +235,7 @@ func TestRoundTripTricky(t *testing.T) {
 		}
 	}
 	for d, mode := range dirs { // last, so that read-only ones could be filled
-		if err := os.Chmod(filepath.Join(src, d), fileMode(mode)); err != nil {
+		if err := os.Chmod(filepath.Join(src, d), FileMode(mode)); err != nil {
 			t.Fatal(err)
 		}
 	}

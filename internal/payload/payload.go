@@ -78,6 +78,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/patchday/patchday"
+	"github.com/patchday/patchday/internal/jsontok"
 )
 
 // Format is the value of a manifest's "format" field for this version of
@@ -318,7 +319,7 @@ func checkKeys(b []byte) error {
 		case "entries":
 			return walkArray(d, where, entryKeys)
 		}
-		return skipValue(d)
+		return jsontok.Skip(d)
 	})
 }
 
@@ -330,7 +331,7 @@ func walkObject(d *json.Decoder, where string, keys map[string]bool, value func(
 		return err
 	}
 	if t != json.Delim('{') {
-		return skipRest(d, t)
+		return jsontok.SkipRest(d, t)
 	}
 	seen := map[string]bool{}
 	for d.More() {
@@ -366,45 +367,16 @@ func walkArray(d *json.Decoder, where string, keys map[string]bool) error {
 		return err
 	}
 	if t != json.Delim('[') {
-		return skipRest(d, t)
+		return jsontok.SkipRest(d, t)
 	}
 	for i := 0; d.More(); i++ {
 		at := where + "[" + strconv.Itoa(i) + "]"
-		if err := walkObject(d, at, keys, func(string, string) error { return skipValue(d) }); err != nil {
+		if err := walkObject(d, at, keys, func(string, string) error { return jsontok.Skip(d) }); err != nil {
 			return err
 		}
 	}
 	_, err = d.Token() // ']'
 	return err
-}
-
-// skipValue reads and discards one value.
-func skipValue(d *json.Decoder) error {
-	t, err := d.Token()
-	if err != nil {
-		return err
-	}
-	return skipRest(d, t)
-}
-
-// skipRest discards the rest of a value whose first token was t.
-func skipRest(d *json.Decoder, t json.Token) error {
-	depth := 0
-	for {
-		switch t {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-		if depth == 0 {
-			return nil
-		}
-		var err error
-		if t, err = d.Token(); err != nil {
-			return err
-		}
-	}
 }
 
 // maxProblems bounds the problems one error lists, so that a hostile
@@ -607,8 +579,9 @@ func unixMode(m fs.FileMode) uint32 {
 	return u
 }
 
-// fileMode returns Unix permission bits u as an fs.FileMode.
-func fileMode(u uint32) fs.FileMode {
+// FileMode returns a manifest's mode (permission bits with setuid, setgid
+// and sticky) as an fs.FileMode.
+func FileMode(u uint32) fs.FileMode {
 	m := fs.FileMode(u & 0o777)
 	if u&0o4000 != 0 {
 		m |= fs.ModeSetuid

@@ -100,7 +100,7 @@ func unpack(ctx context.Context, r io.Reader, dest string, lim Limits) (Manifest
 	// Children before parents: reverse byte order puts "a/b" before "a".
 	for i := len(m.Entries) - 1; i >= 0; i-- {
 		if e := m.Entries[i]; e.Type == TypeDir {
-			if err := finishDir(root, e.Path, fileMode(e.Mode)); err != nil {
+			if err := finishDir(root, e.Path, FileMode(e.Mode)); err != nil {
 				return Manifest{}, err
 			}
 		}
@@ -176,7 +176,7 @@ func writeFile(root *os.Root, pr *Reader, e Entry) error {
 		return err
 	}
 	// After writing: a write by a non-root user clears setuid and setgid.
-	if err := f.Chmod(fileMode(e.Mode)); err != nil {
+	if err := f.Chmod(FileMode(e.Mode)); err != nil {
 		return err
 	}
 	if err := f.Sync(); err != nil {
