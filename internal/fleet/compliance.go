@@ -85,7 +85,9 @@ type ComputerCompliance struct {
 	Group    string           `json:"group"`
 	LastSeen time.Time        `json:"last_seen"`
 	States   map[int64]string `json:"states"`
-	Tally    Tally            `json:"all"`
+	// Why holds the agent's reason for each failed update: what to fix.
+	Why   map[int64]string `json:"why,omitempty"`
+	Tally Tally            `json:"all"`
 }
 
 // Compliance is the whole fleet's state, as of At.
@@ -167,6 +169,12 @@ func (s *Service) Compliance(ctx context.Context) (Compliance, error) {
 			sup := superseding[u.ID]
 			st := State(u, inv[u.Product], func(ver string) bool { return sup[ver] }, reported)
 			cc.States[u.ID] = st
+			if st == StateFailed && r != nil && r.Detail != "" {
+				if cc.Why == nil {
+					cc.Why = map[int64]string{}
+				}
+				cc.Why[u.ID] = r.Detail
+			}
 			cc.Tally.add(st, r)
 			ucs[i].Tally.add(st, r)
 			t := ucs[i].Groups[gname]
@@ -187,11 +195,11 @@ func (s *Service) Compliance(ctx context.Context) (Compliance, error) {
 // ask for.
 func (c Compliance) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"computer", "name", "group", "last_seen", "update", "product", "version", "state"})
+	_ = cw.Write([]string{"computer", "name", "group", "last_seen", "update", "product", "version", "state", "why"})
 	for _, cc := range c.Computers {
 		for _, u := range c.Updates {
 			if err := cw.Write([]string{strconv.FormatInt(cc.ID, 10), csvSafe(cc.Name), cc.Group, cc.LastSeen.UTC().Format(time.RFC3339),
-				strconv.FormatInt(u.ID, 10), csvSafe(u.Product), csvSafe(u.Version), cc.States[u.ID]}); err != nil {
+				strconv.FormatInt(u.ID, 10), csvSafe(u.Product), csvSafe(u.Version), cc.States[u.ID], csvSafe(cc.Why[u.ID])}); err != nil {
 				return err
 			}
 		}

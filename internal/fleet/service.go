@@ -718,8 +718,8 @@ func (s *Service) answer(ctx context.Context, v *view, id, group int64, req agen
 
 // Actions an approval may take.
 const (
-	ActionInstall = "install"
-	ActionRemove  = "remove"
+	ActionInstall = agentapi.ActionInstall
+	ActionRemove  = agentapi.ActionRemove
 )
 
 func rolloutKey(a *Approval) string { return strconv.FormatInt(a.ID, 10) }

@@ -458,6 +458,17 @@ func TestFleetBrake(t *testing.T) {
 		t.Errorf("braked approval: %+v", got)
 	}
 	eventually(t, "the brake is audited", func() bool { return slices.Contains(e.auditActions(), "fleet.brake") })
+	// The administrator sees why each computer failed.
+	c := decode[fleet.Compliance](t, e.api(http.MethodGet, "/api/v1/fleet/compliance", "", http.StatusOK))
+	whys := 0
+	for _, cc := range c.Computers {
+		if cc.Why[e.second.Update.ID] == "nginx -t: configuration test failed" {
+			whys++
+		}
+	}
+	if whys != 2 {
+		t.Errorf("compliance gives the reason for %d of the 2 failures: %s", whys, mustJSON(t, c.Computers))
+	}
 	for i, c := range creds {
 		if offered(c) {
 			t.Errorf("computer %d is offered a braked update", i)
@@ -657,7 +668,7 @@ func TestFleetCompliance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1+4*2 || strings.Join(rows[0], ",") != "computer,name,group,last_seen,update,product,version,state" {
+	if len(rows) != 1+4*2 || strings.Join(rows[0], ",") != "computer,name,group,last_seen,update,product,version,state,why" {
 		t.Fatalf("CSV rows:\n%s", rec.Body)
 	}
 	var names []string
