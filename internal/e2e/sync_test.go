@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,79 +19,14 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata/config"
 	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
 
-	"github.com/patchday/patchday/internal/audit"
-	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/e2e"
-	"github.com/patchday/patchday/internal/intake"
-	"github.com/patchday/patchday/internal/payload"
-	"github.com/patchday/patchday/internal/product"
-	"github.com/patchday/patchday/internal/release"
-	"github.com/patchday/patchday/internal/store/sqlite"
 )
 
-const corpus = "../../../shared/testdata/releases/nginx"
-
-// seedVendor records a published release of two nginx versions in a
-// vendor's data directory, as release publication does, so the vendor's
-// server signs them into its catalog (with a delta) on start.
+// seedVendor records published releases of two nginx versions in a
+// vendor's data directory, so the vendor's server signs them into its
+// catalog (with a delta) on start.
 func seedVendor(t *testing.T, dir string) {
-	t.Helper()
-	ctx := t.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "patchday.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	blobs, err := blob.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	products := product.NewService(db, nil)
-	sys := audit.Actor{Who: "test"}
-	pr, err := products.Add(ctx, sys, "nginx", "Example", "debian")
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, _ := os.ReadDir(corpus)
-	var versions []string
-	for _, e := range entries {
-		if e.IsDir() {
-			versions = append(versions, e.Name())
-		}
-	}
-	// Oldest first, by Debian's rules ("…deb12u9" comes before "…deb12u11").
-	slices.SortFunc(versions, product.SchemeDebian.Compare)
-	var prev string
-	now := time.Now()
-	for _, name := range versions {
-		if _, err := products.AddVersion(ctx, sys, "nginx", name); err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		if _, err := payload.Build(ctx, filepath.Join(corpus, name), payload.Meta{Product: "nginx", Version: name, Restart: "service:nginx"}, &buf); err != nil {
-			t.Fatal(err)
-		}
-		ref, err := blobs.Put(ctx, &buf, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := release.Release{At: now, Kind: release.OutOfBand, Justification: "test", CreatedAt: now}
-		e := audit.New(sys, now, "test", "", "")
-		if err := db.CreateRelease(ctx, &r, e); err != nil {
-			t.Fatal(err)
-		}
-		var applies []string
-		if prev != "" {
-			applies = []string{prev}
-		}
-		us := []release.Update{{ReleaseID: r.ID, ProductID: pr.ID, Product: "nginx", Brings: name, AppliesTo: applies, Classification: "security",
-			Severity: "High", Cases: []string{"PD-1"}, CreatedAt: now,
-			Payload: intake.Attachment{Name: "nginx.tar.zst", ContentType: "application/zstd", SHA256: ref.SHA256, Size: ref.Size}}}
-		if ok, err := db.MarkPublished(ctx, r.ID, now, us, e); err != nil || !ok {
-			t.Fatalf("publish: %v %v", ok, err)
-		}
-		prev = name
-	}
+	seedReleases(t, dir, seedItem{"nginx", "service:nginx"})
 }
 
 // cutter stands between a customer server and its vendor: it can cut a
