@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,6 +65,8 @@ var funcs = template.FuncMap{
 		return t
 	},
 	"hasPrefix": strings.HasPrefix,
+	// days writes a number of days with one decimal.
+	"days": func(d float64) string { return strconv.FormatFloat(d, 'f', 1, 64) },
 	"isAdmin": func(u *staff.User) bool {
 		return u != nil && u.Roles.Has(staff.RoleAdmin)
 	},

@@ -39,6 +39,7 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"POST /api/v1/agent/enroll", "", s.agentEnroll, true},
 		{"POST /api/v1/agent/checkin", "", s.agentCheckin, true},
 		// Fleet administration.
+		{"GET /api/v1/turnaround", "", s.apiTurnaround, false},
 		{"GET /api/v1/fleet/updates", "", s.apiFleetUpdates, false},
 		{"GET /api/v1/fleet/groups", "", s.apiFleetGroups, false},
 		{"PUT /api/v1/fleet/groups/{name}", staff.RoleFleetAdmin, s.apiPutGroup, false},
@@ -123,6 +124,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /staff/advisories", s.staffPage("", s.staffAdvisories))
 	mux.Handle("GET /staff/regulatory", s.staffPage("", s.regulatory))
 	mux.Handle("GET /staff/compliance", s.staffPage("", s.compliance))
+	mux.Handle("GET /staff/turnaround", s.staffPage("", s.turnaroundPage))
 	mux.Handle("POST /staff/regulatory", s.staffPage("", s.declareIncident))
 	mux.Handle("GET /staff/regulatory/{id}", s.staffPage("", s.craReport))
 	mux.Handle("POST /staff/regulatory/{id}/mitigation", s.staffPage("", s.craMitigation))
