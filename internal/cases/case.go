@@ -68,7 +68,17 @@ type Service struct {
 	answerWindow time.Duration
 	moved        func(ctx context.Context, c intake.Case, m Move)
 	releases     Releases
+	postmortems  PostMortems
 }
+
+// PostMortems tells whether a case's post-mortem is complete.
+type PostMortems interface {
+	Done(ctx context.Context, caseID int64) (bool, error)
+}
+
+// UsePostMortems lets the released → closed move see the post-mortem.
+// Without it a released case cannot close.
+func (s *Service) UsePostMortems(p PostMortems) { s.postmortems = p }
 
 // Releases tells whether a case is in an approved release.
 type Releases interface {
@@ -144,6 +154,13 @@ func (s *Service) facts(ctx context.Context, c intake.Case, a Actor) (Facts, err
 			return Facts{}, err
 		}
 		f.ReleaseApproved = ok
+	}
+	if State(c.State) == Released && s.postmortems != nil {
+		done, err := s.postmortems.Done(ctx, c.ID)
+		if err != nil {
+			return Facts{}, err
+		}
+		f.PostMortemDone = done
 	}
 	if State(c.State) == Verifying {
 		moves, err := s.store.CaseMoves(ctx, c.ID)

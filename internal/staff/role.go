@@ -68,6 +68,11 @@ func (rs Roles) Has(r Role) bool {
 	return slices.Contains(rs, r) || slices.Contains(rs, RoleAdmin)
 }
 
+// HasAny reports whether the set grants one of roles.
+func (rs Roles) HasAny(roles ...Role) bool {
+	return slices.ContainsFunc(roles, rs.Has)
+}
+
 // Require returns ErrForbidden unless the set grants r.
 func (rs Roles) Require(r Role) error {
 	if rs.Has(r) {

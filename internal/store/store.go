@@ -21,6 +21,7 @@ import (
 	"github.com/patchday/patchday/internal/fleet"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/mirror"
+	"github.com/patchday/patchday/internal/postmortem"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/staff"
@@ -40,6 +41,7 @@ type Store interface {
 	catalog.Store
 	mirror.Store
 	fleet.Store
+	postmortem.Store
 	// TakeLease gives holder the named lease until the given time if it
 	// is free, expired, or already theirs, and reports whether holder has
 	// it: of several servers, one runs each scheduled job.

@@ -52,6 +52,7 @@ func Run(t *testing.T, h Harness) {
 		{"Subscribers", testSubscribers},
 		{"Catalog", testCatalog},
 		{"Fleet", testFleet},
+		{"PostMortems", testPostMortems},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
