@@ -31,6 +31,7 @@ import (
 	"github.com/patchday/patchday/internal/mail"
 	"github.com/patchday/patchday/internal/mirror"
 	"github.com/patchday/patchday/internal/pgp"
+	"github.com/patchday/patchday/internal/postmortem"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/staff"
@@ -134,6 +135,8 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	}
 	releases := release.NewService(st, handling, st, sched, nil)
 	handling.UseReleases(releases)
+	lessons := postmortem.NewService(st, st, nil)
+	handling.UsePostMortems(lessons)
 	handling.OnMoved(tellResearcher(reports, log))
 	reports.OnReporterMessage(handling.ReporterAnswered)
 	var smtpLn net.Listener
@@ -195,7 +198,7 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 		CRA: regulatory, CRAReminders: relay != nil,
 		Publisher:  advisory.Publisher{Name: c.VendorName, Namespace: strings.TrimRight(c.PublicURL, "/"), OrgID: c.CNAOrgID, ShortName: c.CNAShortName},
 		Disclosure: disclosure, Signer: signer, Subscriptions: subscriptions, Log: log, Staff: svc, Products: product.NewService(st, nil), Audit: st, Blobs: blobs,
-		Intake: reports, Cases: handling, Fixes: builds, Releases: releases, DB: st, Engine: st.Engine(), Version: version.String(),
+		Intake: reports, Cases: handling, Fixes: builds, Releases: releases, PostMortems: lessons, DB: st, Engine: st.Engine(), Version: version.String(),
 		Registry: reg, Gatherer: reg, SessionTTL: c.SessionTTL, NoticeDays: c.NoticeDays,
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/patchday/patchday/internal/cra"
 	"github.com/patchday/patchday/internal/cwe"
 	"github.com/patchday/patchday/internal/intake"
+	"github.com/patchday/patchday/internal/postmortem"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/staff"
 )
@@ -40,8 +42,10 @@ type handlingView struct {
 	Clocks     []cases.Clock
 	Fixes      fixesView
 	// Regulatory reporting: the case's clocks once it is reported.
-	CRA     *craRow
-	CRAZone string
+	CRA *craRow
+	// PostMortem is the case's post-mortem once it can have one.
+	PostMortem *postmortem.View
+	CRAZone    string
 	// A refused move or triage, kept for the form.
 	Move cases.Request
 }
@@ -81,6 +85,13 @@ func (s *Server) loadHandling(r *http.Request, c intake.Case) (handlingView, err
 		} else if !errors.Is(err, patchday.ErrNotFound) {
 			return handlingView{}, err
 		}
+	}
+	if s.PostMortems != nil && !slices.Contains([]cases.State{cases.Received, cases.Triage, cases.NeedsInfo, cases.Invalid, cases.Duplicate}, cases.State(c.State)) {
+		v, err := s.PostMortems.Get(r.Context(), c.Ref)
+		if err != nil {
+			return handlingView{}, err
+		}
+		h.PostMortem = &v
 	}
 	if !cases.Terminal(cases.State(c.State)) {
 		if h.Clocks, err = s.Cases.ClocksOf(r.Context(), c); err != nil {

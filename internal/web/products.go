@@ -83,10 +83,13 @@ func formFields(err error, field string) map[string]string {
 	return map[string]string{field: patchday.Message(err)}
 }
 
-func parseSmallForm(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+func parseSmallForm(w http.ResponseWriter, r *http.Request) error { return parseForm(w, r, 64<<10) }
+
+// parseForm reads a url-encoded form of at most limit bytes.
+func parseForm(w http.ResponseWriter, r *http.Request, limit int64) error {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if err := r.ParseForm(); err != nil {
-		return patchday.Errorf(patchday.ErrInvalid, "the form could not be read")
+		return patchday.Errorf(patchday.ErrInvalid, "the form could not be read (at most %d KiB)", limit>>10)
 	}
 	return nil
 }

@@ -66,7 +66,8 @@ var funcs = template.FuncMap{
 	},
 	"hasPrefix": strings.HasPrefix,
 	// days writes a number of days with one decimal.
-	"days": func(d float64) string { return strconv.FormatFloat(d, 'f', 1, 64) },
+	"days":  func(d float64) string { return strconv.FormatFloat(d, 'f', 1, 64) },
+	"trend": trend,
 	"isAdmin": func(u *staff.User) bool {
 		return u != nil && u.Roles.Has(staff.RoleAdmin)
 	},

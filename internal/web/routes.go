@@ -38,8 +38,19 @@ func (s *Server) apiRoutes() []apiRoute {
 		// Agents: an enrollment token, then the computer's own credential.
 		{"POST /api/v1/agent/enroll", "", s.agentEnroll, true},
 		{"POST /api/v1/agent/checkin", "", s.agentCheckin, true},
-		// Fleet administration.
+		// Learning: turnaround, post-mortems, tenets, training, briefings.
 		{"GET /api/v1/turnaround", "", s.apiTurnaround, false},
+		{"GET /api/v1/cases/{id}/postmortem", "", s.apiPostMortem, false},
+		{"PUT /api/v1/cases/{id}/postmortem", "", s.apiPutPostMortem, false},
+		{"POST /api/v1/cases/{id}/postmortem/comments", "", s.apiCommentPostMortem, false},
+		{"GET /api/v1/tenets", "", s.apiTenets, false},
+		{"POST /api/v1/tenets", "", s.apiAddTenet, false},
+		{"PUT /api/v1/tenets/{id}", "", s.apiPutTenet, false},
+		{"GET /api/v1/training", "", s.trainingExport(""), false},
+		{"GET /api/v1/releases/{id}/briefing", "", s.apiBriefing, false},
+		{"PUT /api/v1/releases/{id}/briefing", "", s.apiPutBriefing, false},
+		{"POST /api/v1/releases/{id}/briefing/share", "", s.apiShareBriefing, false},
+		// Fleet administration.
 		{"GET /api/v1/fleet/updates", "", s.apiFleetUpdates, false},
 		{"GET /api/v1/fleet/groups", "", s.apiFleetGroups, false},
 		{"PUT /api/v1/fleet/groups/{name}", staff.RoleFleetAdmin, s.apiPutGroup, false},
@@ -125,6 +136,17 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /staff/regulatory", s.staffPage("", s.regulatory))
 	mux.Handle("GET /staff/compliance", s.staffPage("", s.compliance))
 	mux.Handle("GET /staff/turnaround", s.staffPage("", s.turnaroundPage))
+	mux.Handle("GET /staff/cases/{id}/postmortem", s.staffPage("", s.postMortemPage))
+	mux.Handle("POST /staff/cases/{id}/postmortem", s.staffPage("", s.savePostMortem))
+	mux.Handle("POST /staff/cases/{id}/postmortem/comments", s.staffPage("", s.commentPostMortem))
+	mux.Handle("GET /staff/tenets", s.staffPage("", s.tenetsPage))
+	mux.Handle("POST /staff/tenets", s.staffPage("", s.tenetAction))
+	mux.Handle("POST /staff/tenets/{id}", s.staffPage("", s.tenetAction))
+	mux.Handle("GET /staff/training", s.staffPage("", s.trainingPage))
+	mux.Handle("GET /staff/training.csv", s.staffPage("", s.trainingExport("csv")))
+	mux.Handle("GET /staff/training.json", s.staffPage("", s.trainingExport("json")))
+	mux.Handle("GET /staff/releases/{id}/briefing", s.staffPage("", s.briefingPage))
+	mux.Handle("POST /staff/releases/{id}/briefing", s.staffPage("", s.briefingAction))
 	mux.Handle("POST /staff/regulatory", s.staffPage("", s.declareIncident))
 	mux.Handle("GET /staff/regulatory/{id}", s.staffPage("", s.craReport))
 	mux.Handle("POST /staff/regulatory/{id}/mitigation", s.staffPage("", s.craMitigation))

@@ -21,6 +21,7 @@ import (
 	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/fleet"
 	"github.com/patchday/patchday/internal/intake"
+	"github.com/patchday/patchday/internal/postmortem"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/staff"
@@ -40,6 +41,8 @@ type Deps struct {
 	Cases    *cases.Service
 	Fixes    *fixes.Service
 	Releases *release.Service
+	// PostMortems keeps post-mortems, tenets and release briefings.
+	PostMortems *postmortem.Service
 	// Catalog serves the signed update catalog; nil serves none.
 	Catalog *catalog.Service
 	// Fleet serves enrolled computers and their administrators; nil

@@ -26,6 +26,7 @@ import (
 	"github.com/patchday/patchday/internal/fixes"
 	"github.com/patchday/patchday/internal/fleet"
 	"github.com/patchday/patchday/internal/intake"
+	"github.com/patchday/patchday/internal/postmortem"
 	"github.com/patchday/patchday/internal/product"
 	"github.com/patchday/patchday/internal/release"
 	"github.com/patchday/patchday/internal/staff"
@@ -80,6 +81,8 @@ func newHarness(t testing.TB) *harness {
 	}
 	releases := release.NewService(db, handling, db, sched, clk.Now)
 	handling.UseReleases(releases)
+	lessons := postmortem.NewService(db, db, clk.Now)
+	handling.UsePostMortems(lessons)
 	handling.OnMoved(func(ctx context.Context, c intake.Case, m cases.Move) {
 		if m.To == cases.Verifying {
 			reports.Notify(ctx, c.Ref, "A fix is ready for you to verify.")
@@ -122,7 +125,7 @@ func newHarness(t testing.TB) *harness {
 		Intake:   reports,
 		Cases:    handling,
 		Fixes:    builds,
-		Releases: releases, DB: db, Engine: db.Engine(), Version: "v0.0.0-test",
+		Releases: releases, PostMortems: lessons, DB: db, Engine: db.Engine(), Version: "v0.0.0-test",
 		Registry: reg, Gatherer: reg, SessionTTL: sessionTTL, Now: clk.Now,
 	})
 	if err != nil {

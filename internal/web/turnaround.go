@@ -1,7 +1,9 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
+	"slices"
 
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/turnaround"
@@ -13,6 +15,7 @@ type turnaroundData struct {
 	Milestones []turnaround.Milestone
 	Cases      int
 	Sections   []turnaroundSection
+	Trend      template.HTML // SVG
 }
 
 // turnaroundSection is one table: all cases, the trend month by month, by
@@ -78,6 +81,31 @@ func (s *Server) turnaroundPage(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	d.Sections = []turnaroundSection{all, periods, products, severities}
+	// The trend: monthly medians, oldest month first (rows come newest
+	// first or in any order; sort them).
+	var months []string
+	med := map[[2]string]float64{}
+	for _, row := range periods.Rows {
+		months = append(months, row.Key.Period)
+		for name, st := range row.Milestones {
+			if st.N > 0 {
+				med[[2]string{row.Key.Period, name}] = st.Median
+			}
+		}
+	}
+	slices.Sort(months)
+	names := make([]string, len(turnaround.Milestones))
+	for i, m := range turnaround.Milestones {
+		names[i] = m.Name
+	}
+	unit := "days"
+	if rep.Business {
+		unit = "business days"
+	}
+	d.Trend = template.HTML(turnaroundTrend(months, func(month, milestone string) (float64, bool) {
+		v, ok := med[[2]string{month, milestone}]
+		return v, ok
+	}, names, unit))
 	s.render(w, r, http.StatusOK, "turnaround.html", page{Title: "Turnaround", Data: d})
 	return nil
 }
