@@ -327,3 +327,55 @@ func TestBriefing(t *testing.T) {
 		t.Errorf("the briefing over the API: %s", rec.Body)
 	}
 }
+
+// TestDraftFromForm: the form's numbered action rows are read in order
+// until the first missing row; a tenet that is not a number is kept as an
+// impossible id so the service refuses it rather than silently clearing it.
+func TestDraftFromForm(t *testing.T) {
+	tests := []struct {
+		name    string
+		form    string
+		tenet   int64
+		actions int
+		done    []bool
+	}{
+		{"empty", "", 0, 0, nil},
+		{"two rows, second done", "tenet=3&actions.0.what=a&actions.0.owner=o&actions.0.due=2026-01-01&actions.1.what=b&actions.1.done=1", 3, 2, []bool{false, true}},
+		{"a gap ends the rows", "actions.0.what=a&actions.2.what=c", 0, 1, []bool{false}},
+		{"tenet not a number", "tenet=bound", -1, 0, nil},
+		{"tenet empty", "tenet=", 0, 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := url.ParseQuery(tt.form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := draftFromForm(f)
+			if d.TenetID != tt.tenet || len(d.Actions) != tt.actions {
+				t.Fatalf("got tenet %d, %d actions: %+v", d.TenetID, len(d.Actions), d)
+			}
+			for i, want := range tt.done {
+				if d.Actions[i].Done != want {
+					t.Errorf("action %d done %v", i, d.Actions[i].Done)
+				}
+			}
+		})
+	}
+}
+
+// FuzzDraftFromForm: any form body reads without panicking, and never
+// yields more action rows than the form could name.
+func FuzzDraftFromForm(f *testing.F) {
+	f.Add("tenet=2&actions.0.what=x&actions.0.due=2026-01-01")
+	f.Add("actions.0.what=%ff&revision=-1&tenet=99999999999999999999")
+	f.Fuzz(func(t *testing.T, body string) {
+		form, err := url.ParseQuery(body)
+		if err != nil {
+			return
+		}
+		if d := draftFromForm(form); len(d.Actions) > 100 {
+			t.Fatalf("%d action rows", len(d.Actions))
+		}
+	})
+}

@@ -81,7 +81,11 @@ func TestTurnaround(t *testing.T) {
 		!strings.Contains(body, "2.5 / 4.0") || !strings.Contains(body, `id="states"`) || !strings.Contains(body, "(not rated)") {
 		t.Errorf("the page: %d\n%s", page.Code, body)
 	}
-	if page := h.do(get("/staff/turnaround?days=business", session)); !strings.Contains(page.Body.String(), "2.3 / 3.6") {
+	if !strings.Contains(body, "<title>Median days from report, by month reported</title>") || !strings.Contains(body, "2026-03: 2.5 days") {
+		t.Errorf("the trend chart is missing or wrong:\n%s", grepLines(body, "2026-03"))
+	}
+	if page := h.do(get("/staff/turnaround?days=business", session)); !strings.Contains(page.Body.String(), "2.3 / 3.6") ||
+		!strings.Contains(page.Body.String(), "2026-03: 2.31 business days") {
 		t.Errorf("the business-day page:\n%s", page.Body)
 	}
 }
