@@ -1,8 +1,6 @@
 package e2e_test
 
 import (
-	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -19,41 +17,8 @@ func TestBrowserPostMortemCounted(t *testing.T) {
 	t.Parallel()
 	s := e2e.Start(t, e2e.Options{})
 	const pw = "a long enough password"
-	tokens := map[string]string{}
-	for _, u := range [][2]string{{"tri@example.com", "triager"}, {"dev@example.com", "developer"}} {
-		if _, err := s.CLI(t, pw+"\n", "user", "add", "--email", u[0], "--role", u[1], "--password-stdin"); err != nil {
-			t.Fatal(err)
-		}
-		tok, _ := s.CLI(t, "", "token", "create", "--email", u[0], "--name", "t")
-		tokens[u[0]] = strings.TrimSpace(tok)
-	}
-	s.CLI(t, "", "product", "add", "Gateway", "--vendor", "Example Corp")
-	s.CLI(t, "", "product", "version", "add", "Gateway", "2.4.1")
-	resp, err := http.Post(s.URL+"/api/v1/reports", "application/json", strings.NewReader(
-		`{"title":"Overflow in the header parser","product":"Gateway","version":"2.4.1","description":"d","steps":"s","email":"ada@example.org"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rc struct{ ID string }
-	json.NewDecoder(resp.Body).Decode(&rc)
-	resp.Body.Close()
-	as := func(who string, args ...string) {
-		t.Helper()
-		if out, err := e2e.Run(t, "", append(args, "--server", s.URL, "--token", tokens[who])...); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, out)
-		}
-	}
-	as("tri@example.com", "case", "move", rc.ID, "--to", "triage")
-	tri := e2e.NewBrowser(t)
-	tri.SignIn(s.URL, "tri@example.com", pw)
-	tri.Follow(chromedp.Navigate(s.URL + "/staff/cases/" + rc.ID))
-	tri.Do(
-		chromedp.SendKeys(chromedp.CSS("#t-cvss"), "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
-		chromedp.SendKeys(chromedp.CSS("#t-cwe"), "CWE-122"),
-		chromedp.Click(chromedp.CSS(`input[name="affected"]`)),
-	)
-	tri.Follow(chromedp.Click(chromedp.CSS(`form[action$="/triage"] button`)))
-	as("tri@example.com", "case", "move", rc.ID, "--to", "accepted")
+	rc, as := newCase(t, s, pw, "", [][2]string{{"tri@example.com", "triager"}, {"dev@example.com", "developer"}})
+	acceptInBrowser(t, s, pw, rc.ID, as)
 
 	dev := e2e.NewBrowser(t)
 	dev.SignIn(s.URL, "dev@example.com", pw)

@@ -19,45 +19,11 @@ func TestBrowserPlanRelease(t *testing.T) {
 	t.Parallel()
 	s := e2e.Start(t, e2e.Options{})
 	const pw = "a long enough password"
-	tokens := map[string]string{}
-	for _, u := range [][2]string{{"rm@example.com", "release-manager"}, {"tri@example.com", "triager"}, {"dev@example.com", "developer"},
-		{"qa@example.com", "tester"}} {
-		if _, err := s.CLI(t, pw+"\n", "user", "add", "--email", u[0], "--role", u[1], "--password-stdin"); err != nil {
-			t.Fatal(err)
-		}
-		tok, _ := s.CLI(t, "", "token", "create", "--email", u[0], "--name", "t")
-		tokens[u[0]] = strings.TrimSpace(tok)
-	}
-	s.CLI(t, "", "product", "add", "Gateway", "--vendor", "Example Corp")
-	s.CLI(t, "", "product", "version", "add", "Gateway", "2.4.1")
-	resp, err := http.Post(s.URL+"/api/v1/reports", "application/json", strings.NewReader(
-		`{"title":"Overflow","product":"Gateway","version":"2.4.1","description":"d","steps":"s","email":"ada@example.org","credit_name":"Ada"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rc struct{ ID, Link string }
-	json.NewDecoder(resp.Body).Decode(&rc)
-	resp.Body.Close()
-
+	rc, as := newCase(t, s, pw, `,"credit_name":"Ada"`, [][2]string{{"rm@example.com", "release-manager"}, {"tri@example.com", "triager"},
+		{"dev@example.com", "developer"}, {"qa@example.com", "tester"}})
 	// Walk the case to scheduled through the API and the page, as in the
 	// case handling tests.
-	as := func(who string, args ...string) {
-		t.Helper()
-		if out, err := e2e.Run(t, "", append(args, "--server", s.URL, "--token", tokens[who])...); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, out)
-		}
-	}
-	as("tri@example.com", "case", "move", rc.ID, "--to", "triage")
-	tri := e2e.NewBrowser(t)
-	tri.SignIn(s.URL, "tri@example.com", pw)
-	tri.Follow(chromedp.Navigate(s.URL + "/staff/cases/" + rc.ID))
-	tri.Do(
-		chromedp.SendKeys(chromedp.CSS("#t-cvss"), "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
-		chromedp.SendKeys(chromedp.CSS("#t-cwe"), "CWE-122"),
-		chromedp.Click(chromedp.CSS(`input[name="affected"]`)),
-	)
-	tri.Follow(chromedp.Click(chromedp.CSS(`form[action$="/triage"] button`)))
-	as("tri@example.com", "case", "move", rc.ID, "--to", "accepted")
+	acceptInBrowser(t, s, pw, rc.ID, as)
 	as("dev@example.com", "case", "move", rc.ID, "--to", "fixing")
 	build := t.TempDir() + "/gw.tar.zst"
 	writeFile(t, build, "build")
@@ -118,6 +84,55 @@ func TestBrowserPlanRelease(t *testing.T) {
 	if code := visitor.Follow(chromedp.Navigate(s.URL + "/advisories")); code != 200 || strings.Contains(visitor.Text("main"), "Heap overflow") {
 		t.Errorf("the public index shows the embargoed advisory")
 	}
+}
+
+// newCase adds staff accounts (e-mail, role) with API tokens and the
+// Gateway 2.4.1 product, and files a researcher's report through the API;
+// it returns the case and a way to run CLI commands as one of the accounts.
+func newCase(t *testing.T, s *e2e.Server, pw, extra string, users [][2]string) (rc struct{ ID, Link string }, as func(who string, args ...string)) {
+	t.Helper()
+	tokens := map[string]string{}
+	for _, u := range users {
+		if _, err := s.CLI(t, pw+"\n", "user", "add", "--email", u[0], "--role", u[1], "--password-stdin"); err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := s.CLI(t, "", "token", "create", "--email", u[0], "--name", "t")
+		tokens[u[0]] = strings.TrimSpace(tok)
+	}
+	s.CLI(t, "", "product", "add", "Gateway", "--vendor", "Example Corp")
+	s.CLI(t, "", "product", "version", "add", "Gateway", "2.4.1")
+	resp, err := http.Post(s.URL+"/api/v1/reports", "application/json", strings.NewReader(
+		`{"title":"Overflow in the header parser","product":"Gateway","version":"2.4.1","description":"d","steps":"s","email":"ada@example.org"`+extra+`}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&rc); err != nil || rc.ID == "" {
+		t.Fatalf("the report: %v %+v", err, rc)
+	}
+	return rc, func(who string, args ...string) {
+		t.Helper()
+		if out, err := e2e.Run(t, "", append(args, "--server", s.URL, "--token", tokens[who])...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+}
+
+// acceptInBrowser has tri@example.com triage the case in the browser
+// (critical, CWE-122, the affected version) and accept it.
+func acceptInBrowser(t *testing.T, s *e2e.Server, pw, id string, as func(who string, args ...string)) {
+	t.Helper()
+	as("tri@example.com", "case", "move", id, "--to", "triage")
+	tri := e2e.NewBrowser(t)
+	tri.SignIn(s.URL, "tri@example.com", pw)
+	tri.Follow(chromedp.Navigate(s.URL + "/staff/cases/" + id))
+	tri.Do(
+		chromedp.SendKeys(chromedp.CSS("#t-cvss"), "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+		chromedp.SendKeys(chromedp.CSS("#t-cwe"), "CWE-122"),
+		chromedp.Click(chromedp.CSS(`input[name="affected"]`)),
+	)
+	tri.Follow(chromedp.Click(chromedp.CSS(`form[action$="/triage"] button`)))
+	as("tri@example.com", "case", "move", id, "--to", "accepted")
 }
 
 func writeFile(t *testing.T, path, content string) {
