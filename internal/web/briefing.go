@@ -122,17 +122,28 @@ func toBriefingJSON(v postmortem.BriefingView) briefingJSON {
 	return out
 }
 
-func (s *Server) apiBriefing(w http.ResponseWriter, r *http.Request) error {
-	id, err := releaseID(r)
-	if err != nil {
-		return err
+// apiBriefingWith answers with the release's briefing as fn leaves it.
+func apiBriefingWith(fn func(r *http.Request, id int64) (postmortem.BriefingView, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := releaseID(r)
+		if err != nil {
+			return err
+		}
+		v, err := fn(r, id)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toBriefingJSON(v))
+		return nil
 	}
-	v, err := s.PostMortems.Briefing(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, toBriefingJSON(v))
-	return nil
+}
+
+func (s *Server) apiBriefing(r *http.Request, id int64) (postmortem.BriefingView, error) {
+	return s.PostMortems.Briefing(r.Context(), id)
+}
+
+func (s *Server) apiShareBriefing(r *http.Request, id int64) (postmortem.BriefingView, error) {
+	return s.PostMortems.ShareBriefing(r.Context(), pmActor(r), id)
 }
 
 func (s *Server) apiPutBriefing(w http.ResponseWriter, r *http.Request) error {
@@ -150,19 +161,6 @@ func (s *Server) apiPutBriefing(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v, err := s.PostMortems.EditBriefing(r.Context(), pmActor(r), id, postmortem.Briefing{Title: in.Title, Intro: in.Intro, Items: in.Items, Takeaways: in.Takeaways})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, toBriefingJSON(v))
-	return nil
-}
-
-func (s *Server) apiShareBriefing(w http.ResponseWriter, r *http.Request) error {
-	id, err := releaseID(r)
-	if err != nil {
-		return err
-	}
-	v, err := s.PostMortems.ShareBriefing(r.Context(), pmActor(r), id)
 	if err != nil {
 		return err
 	}

@@ -47,9 +47,9 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"POST /api/v1/tenets", "", s.apiAddTenet, false},
 		{"PUT /api/v1/tenets/{id}", "", s.apiPutTenet, false},
 		{"GET /api/v1/training", "", s.trainingExport(""), false},
-		{"GET /api/v1/releases/{id}/briefing", "", s.apiBriefing, false},
+		{"GET /api/v1/releases/{id}/briefing", "", apiBriefingWith(s.apiBriefing), false},
 		{"PUT /api/v1/releases/{id}/briefing", "", s.apiPutBriefing, false},
-		{"POST /api/v1/releases/{id}/briefing/share", "", s.apiShareBriefing, false},
+		{"POST /api/v1/releases/{id}/briefing/share", "", apiBriefingWith(s.apiShareBriefing), false},
 		// Fleet administration.
 		{"GET /api/v1/fleet/updates", "", s.apiFleetUpdates, false},
 		{"GET /api/v1/fleet/groups", "", s.apiFleetGroups, false},
