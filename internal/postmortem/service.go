@@ -375,6 +375,26 @@ func (s *Service) EditTenet(ctx context.Context, a Actor, id int64, title, descr
 	return t, nil
 }
 
+// Usage says which teams post-mortems name (sorted, for a picker) and how
+// many post-mortems cite each tenet, drafts included.
+func (s *Service) Usage(ctx context.Context) (teams []string, cited map[int64]int, err error) {
+	pms, err := s.store.ListPostMortems(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	cited = map[int64]int{}
+	for _, pm := range pms {
+		if pm.Team != "" && !slices.Contains(teams, pm.Team) {
+			teams = append(teams, pm.Team)
+		}
+		if pm.TenetID != 0 {
+			cited[pm.TenetID]++
+		}
+	}
+	slices.Sort(teams)
+	return teams, cited, nil
+}
+
 // Lessons returns every complete post-mortem as the training reports
 // count it, dated by when its case was released (or, for a case that
 // never was, when the post-mortem was first saved).

@@ -95,20 +95,13 @@ func (s *Server) renderPostMortem(w http.ResponseWriter, r *http.Request, code i
 	if err != nil {
 		return err
 	}
-	lessons, err := s.PostMortems.Lessons(r.Context())
+	teams, _, err := s.PostMortems.Usage(r.Context())
 	if err != nil {
 		return err
 	}
-	d := pmPage{View: v, Tenets: tenets, Methods: postmortem.Methods, Form: form, CanEdit: userFrom(r.Context()).Roles.HasAny(postmortem.Writers...)}
+	d := pmPage{Teams: teams, View: v, Tenets: tenets, Methods: postmortem.Methods, Form: form, CanEdit: userFrom(r.Context()).Roles.HasAny(postmortem.Writers...)}
 	if id, err := cwe.Parse(form.CWE); err == nil {
 		d.CWEName = postmortem.CWEName(id)
-	}
-	seen := map[string]bool{}
-	for _, l := range lessons {
-		if l.Team != "" && !seen[l.Team] {
-			seen[l.Team] = true
-			d.Teams = append(d.Teams, l.Team)
-		}
 	}
 	d.Actions = append(append(d.Actions, form.Actions...), make([]postmortem.DraftAction, blankActions)...)
 	p.Title, p.Data = "Post-mortem of "+v.Case.Ref, d
@@ -174,18 +167,11 @@ func (s *Server) renderTenets(w http.ResponseWriter, r *http.Request, code int, 
 	if err != nil {
 		return err
 	}
-	lessons, err := s.PostMortems.Lessons(r.Context())
+	_, cited, err := s.PostMortems.Usage(r.Context())
 	if err != nil {
 		return err
 	}
-	d := tenetsData{Tenets: ts, Cited: map[int64]int{}, CanEdit: userFrom(r.Context()).Roles.HasAny(postmortem.TenetEditors...)}
-	for _, l := range lessons {
-		for _, t := range ts {
-			if t.Title == l.Tenet {
-				d.Cited[t.ID]++
-			}
-		}
-	}
+	d := tenetsData{Tenets: ts, Cited: cited, CanEdit: userFrom(r.Context()).Roles.HasAny(postmortem.TenetEditors...)}
 	p.Title, p.Data = "Secure-coding tenets", d
 	s.render(w, r, code, "tenets.html", p)
 	return nil
