@@ -47,7 +47,10 @@ func (e *Error) Error() string {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			msg += fmt.Sprintf("; %s: %s", k, e.Fields[k])
+			// The server's message usually lists them already.
+			if p := fmt.Sprintf("%s: %s", k, e.Fields[k]); !strings.Contains(e.Message, p) {
+				msg += "; " + p
+			}
 		}
 	}
 	if e.ID != "" {
