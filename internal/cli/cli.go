@@ -70,6 +70,7 @@ PATCHDAY_HTTP, --session-ttl is PATCHDAY_SESSION_TTL.`,
 	})
 	e.log.Flags(root.PersistentFlags())
 	root.AddCommand(serveCmd(e), versionCmd(e), userCmd(e), tokenCmd(e), productCmd(e), caseCmd(e), fixCmd(e), keysCmd(e), payloadCmd(e), catalogCmd(e), benchCmd(e), syncCmd(e), fleetCmd(e), postMortemCmd(e), tenetCmd(e), trainingCmd(e))
+	root.AddCommand(demoCmd(e))
 	describeEnv(root)
 	_, err := root.ExecuteContextC(ctx)
 	if err != nil && isCobraUsage(err) {
