@@ -69,7 +69,7 @@ PATCHDAY_HTTP, --session-ttl is PATCHDAY_SESSION_TTL.`,
 		return usageError{fmt.Errorf("%w\nRun '%s --help' for usage", err, cmd.CommandPath())}
 	})
 	e.log.Flags(root.PersistentFlags())
-	root.AddCommand(serveCmd(e), versionCmd(e), userCmd(e), tokenCmd(e), productCmd(e), caseCmd(e), fixCmd(e), keysCmd(e), payloadCmd(e), catalogCmd(e), benchCmd(e), syncCmd(e), fleetCmd(e), postMortemCmd(e), tenetCmd(e), trainingCmd(e))
+	root.AddCommand(serveCmd(e), versionCmd(e), userCmd(e), tokenCmd(e), productCmd(e), caseCmd(e), fixCmd(e), keysCmd(e), payloadCmd(e), catalogCmd(e), benchCmd(e), syncCmd(e), fleetCmd(e), postMortemCmd(e), tenetCmd(e), trainingCmd(e), simCmd(e))
 	root.AddCommand(demoCmd(e))
 	describeEnv(root)
 	_, err := root.ExecuteContextC(ctx)
