@@ -1,8 +1,8 @@
 package fleet
 
 import (
-	"encoding/json"
 	"errors"
+	jsonv2 "github.com/go-json-experiment/json"
 	"strings"
 	"testing"
 	"time"
@@ -60,7 +60,7 @@ func FuzzCheckin(f *testing.F) {
 	f.Add(`{"inventory":[{"product":"a","version":"1"},{"product":"a","version":"1"}]}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		var req agentapi.CheckinRequest
-		if json.Unmarshal([]byte(body), &req) != nil {
+		if jsonv2.Unmarshal([]byte(body), &req) != nil { // as the server decodes (web.decodeAgent)
 			return
 		}
 		err := checkCheckin(&req, testView())

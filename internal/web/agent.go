@@ -1,11 +1,18 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/agentapi"
@@ -16,10 +23,44 @@ import (
 // hundred reports fit well within it.
 const maxCheckin = 256 << 10
 
+// agentBodies are reused request buffers: check-ins are the hot path.
+var agentBodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // decodeAgent reads an agent's request. Fields this server does not know
-// are ignored, so a newer agent can talk to an older server.
+// are ignored, so a newer agent can talk to an older server; a repeated
+// field, invalid UTF-8 or anything after the object is refused.
+//
+// It decodes with the encoding/json/v2 prototype (go-json-experiment),
+// which took a check-in at a third of encoding/json's time and allocations;
+// decoding was a fifth of the server's CPU under load (docs/benchmarks.md).
+// Names match exactly, as the agent sends them.
 func decodeAgent(w http.ResponseWriter, r *http.Request, v any) error {
-	return decodeBody(w, r, v, maxCheckin, false)
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return patchday.Errorf(patchday.ErrInvalid, "send a JSON body with Content-Type: application/json")
+	}
+	buf := agentBodies.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			agentBodies.Put(buf)
+		}
+	}()
+	buf.Reset()
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxCheckin)); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return patchday.Errorf(patchday.ErrInvalid, "the JSON body is larger than the %d bytes allowed", maxCheckin)
+		}
+		return patchday.Errorf(patchday.ErrInvalid, "the JSON body could not be read: %v", err)
+	}
+	dec := jsontext.NewDecoder(bytes.NewReader(buf.Bytes()))
+	if err := jsonv2.UnmarshalDecode(dec, v); err != nil {
+		return patchday.Errorf(patchday.ErrInvalid, "the JSON body could not be read: %v", err)
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return patchday.Errorf(patchday.ErrInvalid, "the JSON body must hold exactly one object")
+	}
+	return nil
 }
 
 // agentEnroll exchanges an enrollment token for a computer's credential.

@@ -1,0 +1,67 @@
+package web
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/patchday/patchday/internal/agentapi"
+)
+
+// TestDecodeAgent: what the check-in decoder takes and refuses.
+func TestDecodeAgent(t *testing.T) {
+	for _, tc := range []struct {
+		name, ctype, body, want string
+	}{
+		{"check-in", "application/json", `{"os":"linux","arch":"amd64","inventory":[{"product":"nginx","version":"1.22"}],"lease":true}`, ""},
+		{"unknown field ignored", "application/json", `{"os":"linux","future":{"x":[1,2]}}`, ""},
+		{"charset parameter", "application/json; charset=utf-8", `{"os":"linux"}`, ""},
+		{"not JSON content type", "text/plain", `{"os":"linux"}`, "Content-Type: application/json"},
+		{"trailing object", "application/json", `{"os":"linux"}{"os":"x"}`, "exactly one object"},
+		{"repeated field", "application/json", `{"os":"linux","os":"windows"}`, "could not be read"},
+		{"wrong type", "application/json", `{"inventory":"nginx"}`, "could not be read"},
+		{"invalid UTF-8", "application/json", "{\"os\":\"\xff\"}", "could not be read"},
+		{"truncated", "application/json", `{"os":"lin`, "could not be read"},
+		{"empty", "application/json", ``, "could not be read"},
+		{"too big", "application/json", `{"os":"` + strings.Repeat("a", maxCheckin) + `"}`, "larger than"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, agentapi.CheckinPath, strings.NewReader(tc.body))
+			r.Header.Set("Content-Type", tc.ctype)
+			var req agentapi.CheckinRequest
+			err := decodeAgent(httptest.NewRecorder(), r, &req)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want == "" && req.OS != "linux":
+				t.Fatalf("decoded %+v", req)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzDecodeAgent: no body makes the decoder panic, and a second decode
+// of the same body gives the same answer (the pooled buffer is not
+// shared between requests).
+func FuzzDecodeAgent(f *testing.F) {
+	f.Add(`{"os":"linux","arch":"amd64","inventory":[{"product":"nginx","version":"1.22"}],"reports":[{"update":1,"state":"installed","at":"2026-01-01T00:00:00Z"}]}`)
+	f.Add(`{"os":"linux"}{}`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, body string) {
+		decode := func() (agentapi.CheckinRequest, error) {
+			r := httptest.NewRequest(http.MethodPost, agentapi.CheckinPath, strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			var req agentapi.CheckinRequest
+			err := decodeAgent(httptest.NewRecorder(), r, &req)
+			return req, err
+		}
+		a, errA := decode()
+		b, errB := decode()
+		if (errA == nil) != (errB == nil) || (errA == nil && (a.OS != b.OS || len(a.Inventory) != len(b.Inventory))) {
+			t.Fatalf("two decodes differ: %+v %v / %+v %v", a, errA, b, errB)
+		}
+	})
+}
