@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -287,7 +288,28 @@ func serve(ctx context.Context, e *env, c config.Serve) error {
 	}
 	fmt.Fprintf(e.stdout, "patchday %s serving %s (%s)\n", version.String(), base, describe(c.Store))
 	log.Info("serving", "addr", ln.Addr().String(), "db", st.Engine(), "data", c.Data)
+	if c.DebugHTTP != "" {
+		dln, err := net.Listen("tcp", c.DebugHTTP)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on --debug-http %s: %w", c.DebugHTTP, err)
+		}
+		log.Info("profiler listening", "url", "http://"+dln.Addr().String()+"/debug/pprof/")
+		go func() { _ = serveHTTP(ctx, dln, debugMux(), time.Second, log) }()
+	}
 	return serveHTTP(ctx, ln, h, c.ShutdownTimeout, log)
+}
+
+// debugMux serves Go's profiler, for finding what limits a server under
+// load (docs/benchmarks.md).
+func debugMux() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // serveHTTP serves on ln until ctx ends, then stops accepting and lets

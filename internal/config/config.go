@@ -100,6 +100,7 @@ func redact(s string) string {
 type Serve struct {
 	Store
 	HTTP            string
+	DebugHTTP       string // pprof listener, off when empty
 	AdminEmail      string
 	SessionTTL      time.Duration
 	ShutdownTimeout time.Duration
@@ -248,6 +249,7 @@ func (c Fleet) Validate() []string {
 func (c *Serve) Flags(fs *pflag.FlagSet) {
 	c.Store.Flags(fs)
 	fs.StringVar(&c.HTTP, "http", "127.0.0.1:8080", "address to serve HTTP on (host:port; port 0 picks a free one)")
+	fs.StringVar(&c.DebugHTTP, "debug-http", "", "address for Go's profiler (/debug/pprof/), e.g. 127.0.0.1:6060; off when empty, keep it off the network")
 	fs.StringVar(&c.AdminEmail, "admin-email", "admin@localhost", "e-mail of the admin account created on first start, when there is no account")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", staff.DefaultSessionTTL, "how long a staff sign-in lasts")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
