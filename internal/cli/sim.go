@@ -24,6 +24,9 @@ type simOptions struct {
 	machines, groups, spare int
 	months, perMonth        int
 	trace                   string
+	restart                 string
+	failProb                float64
+	rollback                time.Duration
 	maxUnavailable          int
 	window                  string
 	seed                    int64
@@ -73,7 +76,10 @@ same figures. See the internal/sim package for the model.`,
 	f.IntVar(&o.spare, "spare", 1, "machines each group can lose without an outage")
 	f.IntVar(&o.months, "months", 6, "months of patches simulated")
 	f.IntVar(&o.perMonth, "patches-per-month", 12, "patches a month in a generated trace")
-	f.StringVar(&o.trace, "trace", "generated", "'generated', or a JSON trace file")
+	f.StringVar(&o.trace, "trace", "generated", "'generated', a JSON trace file, or 'debian:DIR' for the real updates in Debian changelogs under DIR/<product>/<version>/ (e.g. debian:../shared/testdata/releases)")
+	f.StringVar(&o.restart, "restart", "libssl3=reboot", "with a debian: trace, the restart each product's updates need, product=none|service|reboot, comma-separated (others: a service restart)")
+	f.Float64Var(&o.failProb, "fail-prob", 0.005, "with a debian: trace, each install's failure probability")
+	f.DurationVar(&o.rollback, "rollback", time.Minute, "with a debian: trace, the time a failed install takes to roll back")
 	f.IntVar(&o.maxUnavailable, "max-unavailable", 1, "machines of a group down at once when rolling (S3, S4)")
 	f.StringVar(&o.window, "window", "02:00-05:00", "maintenance window in UTC, daily or on one day: '02:00-05:00', 'sat 22:00-04:00'")
 	f.Int64Var(&o.seed, "seed", 1, "seed of the generated trace and of install failures")
@@ -193,6 +199,29 @@ func (o simOptions) scenario() (simRun, error) {
 			start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		}
 		r.trace = sim.Generate(o.seed, o.months, o.perMonth, start)
+	} else if dir, ok := strings.CutPrefix(o.trace, "debian:"); ok {
+		if start.IsZero() {
+			return r, usageError{errors.New("--trace debian: give --start and --months: the changelogs go back years")}
+		}
+		restart := map[string]string{}
+		for _, kv := range strings.Split(o.restart, ",") {
+			if kv = strings.TrimSpace(kv); kv == "" {
+				continue
+			}
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return r, usageError{fmt.Errorf("--restart %q: want product=none|service|reboot", kv)}
+			}
+			restart[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+		r.trace, err = sim.DebianTrace(os.DirFS(dir), sim.DebianOptions{From: start, To: start.AddDate(0, o.months, 0),
+			Restart: restart, FailProb: o.failProb, Rollback: o.rollback})
+		if err != nil {
+			return r, fmt.Errorf("--trace %s: %w", o.trace, err)
+		}
+		if len(r.trace) == 0 {
+			return r, fmt.Errorf("--trace %s: no update released between %s and %s", o.trace, start.Format(time.DateOnly), start.AddDate(0, o.months, 0).Format(time.DateOnly))
+		}
 	} else {
 		r.trace, err = readTraceFile(o.trace)
 		if err != nil {

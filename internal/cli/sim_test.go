@@ -199,3 +199,47 @@ func TestParseWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestSimDowntimeDebian runs the simulator on the real updates in the
+// shared corpus's changelogs.
+func TestSimDowntimeDebian(t *testing.T) {
+	const dir = "../../../shared/testdata/releases"
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("no corpus: %v", err)
+	}
+	args := []string{"sim", "downtime", "--trace", "debian:" + dir, "--start", "2025-01-01", "--months", "23",
+		"--machines", "40", "--groups", "2", "--restart", "libssl3=reboot,nginx=service", "--format", "json"}
+	out, stderr, err := runSim(t, nil, args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var rep simReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	// libcurl4 7, libssl3 12, nginx 11, libxml2 5 (read off the changelogs).
+	if rep.Scenario.Patches != 35 || rep.Scenario.CriticalPatches != 7 {
+		t.Errorf("scenario: %d patches, %d critical; want 35, 7", rep.Scenario.Patches, rep.Scenario.CriticalPatches)
+	}
+	for _, r := range rep.Results {
+		if r.Unfinished != 0 || r.Exposure.N == 0 {
+			t.Errorf("%s: %+v", r.Strategy, r)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--trace", "debian:" + dir}, "give --start and --months"},
+		{[]string{"--trace", "debian:" + dir, "--start", "2025-01-01", "--restart", "libssl3"}, "want product=none|service|reboot"},
+		{[]string{"--trace", "debian:" + dir, "--start", "2025-01-01", "--restart", "libssl3=sometimes"}, "libssl3"},
+		{[]string{"--trace", "debian:" + dir, "--start", "2025-01-01", "--restart", "nosuch=reboot"}, "nosuch"},
+		{[]string{"--trace", "debian:" + t.TempDir(), "--start", "2025-01-01"}, "debian"},
+		{[]string{"--trace", "debian:" + dir, "--start", "2030-01-01"}, "no update released"},
+	} {
+		_, _, err := runSim(t, nil, append([]string{"sim", "downtime", "--machines", "10", "--groups", "1"}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one naming %q", tc.args, err, tc.want)
+		}
+	}
+}

@@ -8,8 +8,14 @@
 // with bounded exposure for critical patches, so that no strategy wins by
 // merely delaying patches.
 //
-// The package is pure: no clock, no files, no goroutines. The same Config,
-// trace and strategy give the same Result.
+// The package is pure: no clock, no goroutines, and no files but the
+// fs.FS DebianTrace is handed. The same Config, trace and strategy give
+// the same Result.
+//
+// A trace is generated (Generate), read from JSON (ReadTrace), or built
+// from the real updates Debian released, as their changelogs record them
+// (DebianTrace): one patch per stable or security upload, its date, its
+// urgency (high or above is critical) and the restart its package needs.
 //
 // # The model
 //
