@@ -353,7 +353,12 @@ func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.code,
 
 // pass checks every agent in once.
 func pass(ctx context.Context, client *http.Client, o Options, agents []agent) error {
-	var next atomic.Int64
+	var next, done atomic.Int64
+	started := time.Now()
+	report := func(n int64) {
+		el := time.Since(started)
+		fmt.Fprintf(o.Progress, "checked in %d of %d (%.0f/s)\n", n, len(agents), float64(n)/el.Seconds())
+	}
 	var wg sync.WaitGroup
 	errc := make(chan error, o.Concurrency)
 	for range o.Concurrency {
@@ -370,12 +375,19 @@ func pass(ctx context.Context, client *http.Client, o Options, agents []agent) e
 					errc <- fmt.Errorf("first check-in of agent %d: %w", i, err)
 					return
 				}
+				if n := done.Add(1); n%100_000 == 0 && n < int64(len(agents)) {
+					report(n)
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	close(errc)
-	return <-errc
+	if err := <-errc; err != nil {
+		return err
+	}
+	report(done.Load())
+	return nil
 }
 
 // hammer checks in until ctx ends, each worker taking agents in turn.
