@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/patchday/patchday/internal/agent"
+	"github.com/patchday/patchday/internal/fstree"
 )
 
 const agents = 3
@@ -97,7 +98,7 @@ func (d *demo) fleet(ctx context.Context) error {
 		if err := os.MkdirAll(a.root, 0o755); err != nil {
 			return err
 		}
-		if err := copyTree(d.c.oldDir, a.root); err != nil {
+		if err := fstree.Copy(d.c.oldDir, a.root); err != nil {
 			return err
 		}
 		rec := func(what string) string {

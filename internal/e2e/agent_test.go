@@ -29,6 +29,7 @@ import (
 	"github.com/patchday/patchday/internal/audit"
 	"github.com/patchday/patchday/internal/blob"
 	"github.com/patchday/patchday/internal/e2e"
+	"github.com/patchday/patchday/internal/fstree"
 	"github.com/patchday/patchday/internal/intake"
 	"github.com/patchday/patchday/internal/payload"
 	"github.com/patchday/patchday/internal/product"
@@ -398,42 +399,11 @@ func oldRoot(t testing.TB, products ...string) string {
 	root := t.TempDir()
 	for _, p := range products {
 		old, _ := versions(t, p)
-		copyTree(t, filepath.Join(releases, p, old), root)
+		if err := fstree.Copy(filepath.Join(releases, p, old), root); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return root
-}
-
-// copyTree copies a tree (files, directories, symbolic links) into dst,
-// merging directories.
-func copyTree(t testing.TB, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		to := filepath.Join(dst, rel)
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(to, 0o755)
-		case d.Type()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(target, to)
-		default:
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			fi, _ := d.Info()
-			return os.WriteFile(to, b, fi.Mode().Perm())
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // start runs an agent against the lab. Its commands record into the
