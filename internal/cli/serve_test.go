@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -68,5 +69,51 @@ func TestServeHTTPFinishesInFlight(t *testing.T) {
 	case <-finished:
 	default:
 		t.Errorf("serveHTTP returned before the handler finished")
+	}
+}
+
+// TestServeDebugHTTP: --debug-http serves Go's profiler on its own
+// address, and a taken address is refused with the flag's name.
+func TestServeDebugHTTP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"serve", "--data", t.TempDir(), "--http", "127.0.0.1:0", "--debug-http", addr, "--log-level", "warn"},
+			func(string) string { return "" }, strings.NewReader(""), io.Discard, io.Discard)
+	}()
+	var body string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/debug/pprof/")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+		break
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	if !strings.Contains(body, "goroutine") {
+		t.Fatalf("the profiler's index did not answer: %q", body)
+	}
+
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	err = Run(context.Background(), []string{"serve", "--data", t.TempDir(), "--http", "127.0.0.1:0", "--debug-http", busy.Addr().String()},
+		func(string) string { return "" }, strings.NewReader(""), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--debug-http") {
+		t.Errorf("a taken --debug-http address: %v, want an error naming the flag", err)
 	}
 }
