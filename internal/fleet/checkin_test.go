@@ -2,10 +2,13 @@ package fleet
 
 import (
 	"errors"
-	jsonv2 "github.com/go-json-experiment/json"
+	"hash/fnv"
+	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/patchday/patchday"
 	"github.com/patchday/patchday/internal/agentapi"
@@ -37,10 +40,18 @@ func TestCheckCheckin(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := checkCheckin(&tt.req, testView())
+			inv, err := checkCheckin(&tt.req, testView())
 			if tt.field == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
+				}
+				if len(inv) != len(tt.req.Inventory) {
+					t.Fatalf("inventory %v from %v", inv, tt.req.Inventory)
+				}
+				for _, it := range tt.req.Inventory {
+					if inv[it.Product] != it.Version {
+						t.Fatalf("inventory %v from %v", inv, tt.req.Inventory)
+					}
 				}
 				return
 			}
@@ -63,14 +74,14 @@ func FuzzCheckin(f *testing.F) {
 		if jsonv2.Unmarshal([]byte(body), &req) != nil { // as the server decodes (web.decodeAgent)
 			return
 		}
-		err := checkCheckin(&req, testView())
+		inv, err := checkCheckin(&req, testView())
 		if err != nil {
 			if !errors.Is(err, patchday.ErrInvalid) {
 				t.Fatalf("not ErrInvalid: %v", err)
 			}
 			return
 		}
-		if len(req.Inventory) > maxInventory || len(req.Reports) > 500 {
+		if len(req.Inventory) > maxInventory || len(req.Reports) > 500 || len(inv) != len(req.Inventory) {
 			t.Fatal("accepted beyond the limits")
 		}
 		for _, r := range req.Reports {
@@ -79,4 +90,61 @@ func FuzzCheckin(f *testing.F) {
 			}
 		}
 	})
+}
+
+// referenceHash is inventoryHash's documented format through hash/fnv:
+// the stored hashes of earlier releases were made this way.
+func referenceHash(inv []agentapi.Item, os, arch string) uint64 {
+	items := make([]string, len(inv))
+	for i, it := range inv {
+		items[i] = it.Product + "\x00" + it.Version
+	}
+	sort.Strings(items)
+	h := fnv.New64a()
+	h.Write([]byte(os + "\x00" + arch + "\x00"))
+	for _, it := range items {
+		h.Write([]byte(it))
+		h.Write([]byte{1})
+	}
+	return h.Sum64()
+}
+
+func TestInventoryHash(t *testing.T) {
+	items := []agentapi.Item{{Product: "nginx", Version: "1.22.1-9+deb12u11"}, {Product: "libssl3", Version: "3.0.22"}, {Product: "libcurl4", Version: "7.88.1"}}
+	for n := 1; n <= 70; n++ { // past the 64 products hashed without allocating
+		for len(items) < n {
+			items = append(items, agentapi.Item{Product: "p" + strings.Repeat("x", len(items)), Version: "1"})
+		}
+		inv := map[string]string{}
+		for _, it := range items[:n] {
+			inv[it.Product] = it.Version
+		}
+		if got, want := inventoryHash(inv, "linux", "amd64"), referenceHash(items[:n], "linux", "amd64"); got != want {
+			t.Fatalf("%d products: hash %x, stored hashes are %x", n, got, want)
+		}
+	}
+	base := map[string]string{"a": "1", "b": "2"}
+	h := inventoryHash(base, "linux", "amd64")
+	for name, other := range map[string]uint64{
+		"version":  inventoryHash(map[string]string{"a": "1", "b": "3"}, "linux", "amd64"),
+		"product":  inventoryHash(map[string]string{"a": "1", "c": "2"}, "linux", "amd64"),
+		"os":       inventoryHash(base, "windows", "amd64"),
+		"arch":     inventoryHash(base, "linux", "arm64"),
+		"boundary": inventoryHash(map[string]string{"a": "1b", "": "2"}, "linux", "amd64"),
+	} {
+		if other == h {
+			t.Errorf("a different %s hashes the same", name)
+		}
+	}
+}
+
+func BenchmarkInventoryHash(b *testing.B) {
+	inv := map[string]string{}
+	for i := range 12 {
+		inv["product-"+strings.Repeat("x", i)] = "1.2.3-4+deb12u5"
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		inventoryHash(inv, "linux", "amd64")
+	}
 }

@@ -9,9 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -515,22 +514,25 @@ func (s *Service) auth(ctx context.Context, credential string) (*cached, error) 
 // maxInventory bounds one computer's inventory.
 const maxInventory = 1000
 
-func checkCheckin(req *agentapi.CheckinRequest, v *view) error {
+// checkCheckin refuses a malformed check-in, naming every field at fault,
+// and otherwise returns its inventory as product → installed version,
+// which is what applicability is decided on.
+func checkCheckin(req *agentapi.CheckinRequest, v *view) (map[string]string, error) {
 	p := &patchday.Error{Kind: patchday.ErrInvalid, Message: "the check-in is malformed", Fields: map[string]string{}}
 	if len(req.Inventory) > maxInventory {
 		p.Fields["inventory"] = fmt.Sprintf("at most %d products", maxInventory)
 	}
-	seen := make(map[string]bool, len(req.Inventory))
+	inv := make(map[string]string, len(req.Inventory))
 	for _, it := range req.Inventory {
 		if it.Product == "" || len(it.Product) > 200 || it.Version == "" || len(it.Version) > 200 {
 			p.Fields["inventory"] = fmt.Sprintf("product %q version %q: each needs a product and a version of at most 200 bytes", it.Product, it.Version)
 			break
 		}
-		if seen[it.Product] {
+		if _, dup := inv[it.Product]; dup {
 			p.Fields["inventory"] = fmt.Sprintf("product %q is listed twice; report one installed version per product", it.Product)
 			break
 		}
-		seen[it.Product] = true
+		inv[it.Product] = it.Version
 	}
 	if len(req.Reports) > 500 {
 		p.Fields["reports"] = "at most 500 reports per check-in; send the rest next time"
@@ -552,25 +554,52 @@ func checkCheckin(req *agentapi.CheckinRequest, v *view) error {
 		p.Fields["os"] = "give os and arch as Go names them, e.g. linux and amd64"
 	}
 	if len(p.Fields) > 0 {
-		return p
+		return nil, p
 	}
-	return nil
+	return inv, nil
 }
 
-func inventoryHash(inv []agentapi.Item, os, arch string) uint64 {
-	items := make([]string, len(inv))
-	for i, it := range inv {
-		items[i] = it.Product + "\x00" + it.Version
+// inventoryHash is FNV-1a of os, arch and the inventory in product order:
+//
+//	os 0 arch 0 (product 0 version 1)…
+//
+// It is stored with the inventory, so it must not change between releases
+// (a change costs one extra inventory write per computer, nothing more).
+// Written out rather than through hash/fnv, which would copy every string
+// to bytes: this runs on every check-in.
+func inventoryHash(inv map[string]string, os, arch string) uint64 {
+	var products [64]string
+	keys := products[:0]
+	for p := range inv {
+		keys = append(keys, p)
 	}
-	sort.Strings(items)
-	h := fnv.New64a()
-	h.Write([]byte(os + "\x00" + arch + "\x00"))
-	for _, it := range items {
-		h.Write([]byte(it))
-		h.Write([]byte{1})
+	slices.Sort(keys)
+	h := fnvString(fnvOffset, os)
+	h = fnvByte(h, 0)
+	h = fnvString(h, arch)
+	h = fnvByte(h, 0)
+	for _, p := range keys {
+		h = fnvString(h, p)
+		h = fnvByte(h, 0)
+		h = fnvString(h, inv[p])
+		h = fnvByte(h, 1)
 	}
-	return h.Sum64()
+	return h
 }
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = fnvByte(h, s[i])
+	}
+	return h
+}
+
+func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
 
 // Checkin records what a computer reports, once it is durable, and
 // answers what to do and when to come back.
@@ -583,7 +612,8 @@ func (s *Service) Checkin(ctx context.Context, credential string, req agentapi.C
 	if err != nil {
 		return agentapi.CheckinResponse{}, err
 	}
-	if err := checkCheckin(&req, v); err != nil {
+	inv, err := checkCheckin(&req, v)
+	if err != nil {
 		return agentapi.CheckinResponse{}, err
 	}
 	now := s.now()
@@ -599,7 +629,7 @@ func (s *Service) Checkin(ctx context.Context, credential string, req agentapi.C
 		c.group, c.gen = group, v.gen
 	}
 	group := c.group
-	h := inventoryHash(req.Inventory, req.OS, req.Arch)
+	h := inventoryHash(inv, req.OS, req.Arch)
 	changed := h != c.invHash
 	c.mu.Unlock()
 
@@ -647,17 +677,13 @@ func (s *Service) Checkin(ctx context.Context, credential string, req agentapi.C
 		c.invHash, c.storedGroup = h, group
 		c.mu.Unlock()
 	}
-	return s.answer(ctx, v, c.id, group, req, now)
+	return s.answer(ctx, v, c.id, group, inv, req.Lease, now)
 }
 
 // answer decides, from the view alone, what the computer should do.
-func (s *Service) answer(ctx context.Context, v *view, id, group int64, req agentapi.CheckinRequest, now time.Time) (agentapi.CheckinResponse, error) {
+func (s *Service) answer(ctx context.Context, v *view, id, group int64, inv map[string]string, lease bool, now time.Time) (agentapi.CheckinResponse, error) {
 	g := v.group(group)
 	resp := agentapi.CheckinResponse{Computer: id, Group: g.Name, Next: int(s.cfg.Interval / time.Second), Updates: []agentapi.Assignment{}}
-	inv := make(map[string]string, len(req.Inventory))
-	for _, it := range req.Inventory {
-		inv[it.Product] = it.Version
-	}
 	key := strconv.FormatInt(id, 10)
 	due := false
 	offered := func(u Update) bool {
@@ -699,12 +725,12 @@ func (s *Service) answer(ctx context.Context, v *view, id, group int64, req agen
 	}
 	resp.Install = len(resp.Updates) > 0 && (open || due)
 	switch {
-	case resp.Install || req.Lease:
+	case resp.Install || lease:
 		resp.Next = int(s.cfg.Soon / time.Second)
 	case len(resp.Updates) > 0 && resp.Window != nil && resp.Window.Start.Sub(now) < s.cfg.Interval:
 		resp.Next = max(60, int(resp.Window.Start.Sub(now)/time.Second))
 	}
-	if req.Lease && (open || due) && group != 0 {
+	if lease && (open || due) && group != 0 {
 		ok, err := s.store.TakeRestartLease(ctx, id, group, g.Policy.MaxUnavailable, now, now.Add(s.cfg.LeaseTime))
 		if err != nil {
 			return resp, err

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	jsonv2 "github.com/go-json-experiment/json"
+
 	"github.com/patchday/patchday/internal/agentapi"
 )
 
@@ -103,4 +105,30 @@ func BenchmarkDecodeAgent(b *testing.B) {
 			}
 		}
 	})
+}
+
+// A reused check-in request comes back with nothing of the last one.
+func TestPutCheckinRequest(t *testing.T) {
+	req := checkinRequests.Get().(*agentapi.CheckinRequest)
+	body := `{"os":"linux","arch":"amd64","lease":true,"inventory":[{"product":"nginx","version":"1"},{"product":"libssl3","version":"3"}],` +
+		`"reports":[{"update":7,"state":"installed","at":"2026-12-01T00:00:00Z"}]}`
+	if err := jsonv2.Unmarshal([]byte(body), req); err != nil {
+		t.Fatal(err)
+	}
+	inv := req.Inventory[:cap(req.Inventory)]
+	putCheckinRequest(req)
+	if req.OS != "" || req.Arch != "" || req.Lease || req.Reports != nil || len(req.Inventory) != 0 || cap(req.Inventory) != len(inv) {
+		t.Fatalf("not reset: %+v", req)
+	}
+	for i, it := range inv {
+		if it != (agentapi.Item{}) {
+			t.Fatalf("inventory[%d] still holds %+v", i, it)
+		}
+	}
+	if err := jsonv2.Unmarshal([]byte(`{"inventory":[{"product":"nginx"}]}`), req); err != nil {
+		t.Fatal(err)
+	}
+	if len(req.Inventory) != 1 || req.Inventory[0].Version != "" {
+		t.Fatalf("decoded into a reused request: %+v", req.Inventory)
+	}
 }

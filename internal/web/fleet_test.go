@@ -329,6 +329,8 @@ func TestFleetCheckin(t *testing.T) {
 			{"not JSON", "Bearer " + onOld.Credential, "inventory", 422, ""},
 			{"trailing data", "Bearer " + onOld.Credential, good + "[]", 422, ""},
 			{"product twice", "Bearer " + onOld.Credential, `{"inventory":[{"product":"a","version":"1"},{"product":"a","version":"2"}]}`, 422, "inventory"},
+			// Requests are reused: an earlier check-in's version must not show through.
+			{"no version", "Bearer " + onOld.Credential, `{"inventory":[{"product":"nginx"}]}`, 422, "inventory"},
 			{"unknown update", "Bearer " + onOld.Credential, `{"reports":[{"update":999,"state":"installed","at":"2026-03-10T09:00:00Z"}]}`, 422, "reports"},
 			{"unknown state", "Bearer " + onOld.Credential, fmt.Sprintf(`{"reports":[{"update":%d,"state":"done","at":"2026-03-10T09:00:00Z"}]}`, e.second.Update.ID), 422, "reports"},
 			{"bad os", "Bearer " + onOld.Credential, `{"os":"Linux"}`, 422, "os"},
