@@ -5,14 +5,18 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/patchday/patchday/internal/audit"
+	"github.com/patchday/patchday/internal/fleet"
 	"github.com/patchday/patchday/internal/staff"
 	"github.com/patchday/patchday/internal/store"
 )
 
 // Bench runs the store benchmarks: the reads every signed-in request makes
-// (session, then account), and the smallest audited write.
+// (session, then account), the smallest audited write, and the agents'
+// check-ins as the fleet service commits them (a batch of plain check-ins
+// per transaction; the figure is per check-in).
 func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 	b.Run("SessionLookup", func(b *testing.B) {
 		s := open(b)
@@ -58,5 +62,33 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 				}
 			}
 		})
+	})
+	b.Run("SaveCheckins", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		ctx := context.Background()
+		const batch = 64
+		if _, err := s.CreateEnrollToken(ctx, fleet.EnrollToken{MaxUses: batch, Expires: t0.Add(time.Hour), Created: t0}, hash("pde_bench")); err != nil {
+			b.Fatal(err)
+		}
+		cs := make([]fleet.Checkin, batch)
+		for i := range cs {
+			c, err := s.Enroll(ctx, hash("pde_bench"), fleet.Computer{Name: fmt.Sprintf("c%d", i), OS: "linux", Arch: "amd64", Enrolled: t0}, hash(fmt.Sprint(i)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			cs[i] = fleet.Checkin{Computer: c.ID, At: t0}
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i += batch {
+			for j := range cs {
+				cs[j].At = t0.Add(time.Duration(i+j) * time.Millisecond)
+			}
+			n := min(batch, b.N-i)
+			if _, err := s.SaveCheckins(ctx, cs[:n], func(*fleet.Approval, fleet.Report) {}); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }
