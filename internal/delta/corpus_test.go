@@ -194,7 +194,8 @@ func BenchmarkApply(b *testing.B) {
 	}
 }
 
-// BenchmarkEncoders times each encoder on its own (Diff runs them concurrently).
+// BenchmarkEncoders times each encoder on its own (Diff runs the last two only where
+// tryStrong says they could win).
 func BenchmarkEncoders(b *testing.B) {
 	for _, f := range largest {
 		old, new := readCorpus(b, f.old), readCorpus(b, f.new)

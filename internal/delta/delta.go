@@ -1,10 +1,14 @@
 // Package delta makes and applies byte-level binary deltas: given the old and new versions of
 // a file, Diff produces a small patch from which Apply rebuilds the new version out of the old.
 //
-// Diff tries several encoders and keeps the smallest result, so a delta is never larger than
-// the new file compressed on its own (plus a header). On executables and libraries the
-// suffix-array encoder usually wins by far: it is bsdiff's algorithm with a stronger coding of
-// its output, smaller than bsdiff 4.3's patches and faster to build.
+// Diff always runs the suffix-array encoder (unless old is empty), which on executables and
+// libraries wins by far: it is bsdiff's algorithm with a stronger coding of its output, smaller
+// than bsdiff 4.3's patches and faster to build. Alongside it Diff compresses new on its own at
+// zstd's fastest level, which costs little and bounds the result: a delta is never larger than
+// the new file compressed on its own at that level, plus the header. Only when the suffix-array
+// delta is not clearly smaller than that (see tryStrong) does Diff also compress new at a
+// stronger level, on its own and with old as dictionary (like zstd --patch-from), which is what
+// wins on files that are compressed already. It keeps the smallest delta it made.
 //
 // # Format
 //
@@ -27,7 +31,8 @@
 // In the bodies, uvarint and varint are the variable-length integers of Go's encoding/binary
 // (varint is zig-zag signed), and "zstd" is a single Zstandard frame (RFC 8878), without
 // checksum. "With old as dictionary" means the old file is a raw-content dictionary with
-// dictionary id 0, so no id is written; that is what zstd --patch-from uses. A frame's window
+// dictionary id 0, so no id is written; that is what zstd --patch-from uses. (A frame need
+// not refer to its dictionary: one made without decodes the same with it.) A frame's window
 // is at most the smallest power of two that holds the dictionary and the frame's content
 // (and at least 1 KiB, at most 512 MiB); Apply refuses larger windows.
 //
@@ -67,7 +72,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 )
 
@@ -156,12 +160,31 @@ func newJob(old, new []byte) *job {
 
 func (j *job) close() { j.withOld.close() }
 
-// encoders lists every encoder Diff tries, slowest first, which is also the order of
-// preference when sizes tie.
+// encoders lists every encoder, which is also Diff's order of preference when sizes tie.
 var encoders = []encoder{
 	{encSuffix, "suffix", encodeSuffix, decodeSuffix},
 	{encPatchFrom, "patch-from", encodePatchFrom, decodePatchFrom},
 	{encLiteral, "literal", encodeLiteral, decodeLiteral},
+}
+
+// tryStrong reports whether Diff should try the zstd encoders at a strong level, given the
+// size of the suffix-array body (or -1 if there is none) and of new compressed on its own at the
+// fastest level.
+//
+// Those encoders cost up to as much as the rest of a Diff (with old as dictionary, zstd has to
+// hash all of old first) and rarely pay: on the executables of the test corpus the suffix-array
+// body is 1-10% of the fast literal, and patch-from at zstd's strongest level is 2-3 times
+// larger than it. They win only where old is of little use to bsdiff's scan, as in compressed
+// files (suffix-array body over 90% of the fast literal), and by some 30 bytes on libraries
+// where only a build id changed, which is not worth the time.
+func tryStrong(suffix, fast int) bool {
+	return suffix < 0 || suffix > fast/4
+}
+
+// A candidate is an encoder's body for the delta being made.
+type candidate struct {
+	id   byte
+	body []byte
 }
 
 // Diff returns a self-describing delta that turns old into new.
@@ -171,31 +194,67 @@ func Diff(old, new []byte) ([]byte, error) {
 	}
 	j := newJob(old, new)
 	defer j.close()
-	bodies := make([][]byte, len(encoders))
-	errs := make([]error, len(encoders))
-	// Run no more encoders at once than there are processors, in list order: time-slicing
-	// would slow down the suffix-array encoder, which takes longest, as much as the others.
-	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
-	for i, e := range encoders {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			bodies[i], errs[i] = e.encode(j)
-		})
+
+	var (
+		sb                                                 *suffixBody
+		suffix, fast, patch, literal                       []byte
+		suffixErr, fastErr, patchErr, extraErr, literalErr error
+		wg                                                 sync.WaitGroup
+	)
+	// bsdiff's scan needs something to match against: with an empty old, every encoder
+	// compresses new on its own.
+	if len(old) > 0 {
+		wg.Go(func() { sb, suffixErr = newSuffixBody(old, new) })
 	}
+	fast, fastErr = encodeLiteralFast(j)
 	wg.Wait()
 
-	best := -1
-	for i := range encoders {
-		if errs[i] == nil && (best < 0 || len(bodies[i]) < len(bodies[best])) {
-			best = i
+	suffixSize := -1
+	if sb != nil {
+		suffix = sb.bytes()
+		suffixSize = len(suffix)
+	}
+	strong := fastErr != nil || tryStrong(suffixSize, len(fast))
+	if strong {
+		if len(old) > 0 {
+			wg.Go(func() {
+				patch, patchErr = encodePatchFrom(j)
+				if patchErr == nil && sb != nil {
+					// The dictionary is ready now: see whether it helps the extra bytes.
+					if extraErr = sb.extraWithOld(j.withOld); extraErr == nil {
+						suffix = sb.bytes()
+					}
+				}
+			})
+		}
+		literal, literalErr = encodeLiteral(j)
+		wg.Wait()
+	}
+
+	// In order of preference when sizes tie.
+	var cands []candidate
+	if sb != nil {
+		cands = append(cands, candidate{encSuffix, suffix})
+	}
+	if strong && len(old) > 0 && patchErr == nil {
+		cands = append(cands, candidate{encPatchFrom, patch})
+	}
+	if strong && literalErr == nil {
+		cands = append(cands, candidate{encLiteral, literal})
+	}
+	if fastErr == nil {
+		cands = append(cands, candidate{encLiteral, fast})
+	}
+	if len(cands) == 0 {
+		return nil, fmt.Errorf("diff: %w", errors.Join(suffixErr, fastErr, patchErr, extraErr, literalErr))
+	}
+	best := cands[0]
+	for _, c := range cands[1:] {
+		if len(c.body) < len(best.body) {
+			best = c
 		}
 	}
-	if best < 0 {
-		return nil, fmt.Errorf("diff: %w", errors.Join(errs...))
-	}
-	return diffWith(encoders[best].id, old, new, bodies[best]), nil
+	return diffWith(best.id, old, new, best.body), nil
 }
 
 // diffWith assembles a delta from a body made by the encoder with the given id.

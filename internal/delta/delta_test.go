@@ -2,13 +2,17 @@ package delta
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 func randomBytes(seed uint64, n int) []byte {
@@ -98,12 +102,75 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestDiffPicksSmallest checks that Diff's result is no larger than any encoder's.
-func TestDiffPicksSmallest(t *testing.T) {
+// TestScanPieces checks deltas made from pieces scanned separately, with pieces small enough
+// that the test pairs have many: they must round-trip, and cost little over one piece.
+func TestScanPieces(t *testing.T) {
+	pairs := append(testPairs(),
+		pair{"program grown", program(6, 30000, 0), append(program(6, 30000, 0x40)[:15000], program(6, 30000, 0x40)...)},
+		pair{"program shrunk", program(6, 30000, 0), program(6, 30000, 0x40)[:17000]},
+	)
+	whole := make(map[string]int)
+	for _, p := range pairs {
+		b, err := newSuffixBody(p.old, p.new)
+		if err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		whole[p.name] = len(b.bytes())
+	}
+	defer func(n int) { scanChunk = n }(scanChunk)
+	scanChunk = 1 << 10
+	for _, p := range pairs {
+		if len(p.old) == 0 {
+			continue
+		}
+		b, err := newSuffixBody(p.old, p.new)
+		if err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		body := b.bytes()
+		d := diffWith(encSuffix, p.old, p.new, body)
+		got, err := Apply(p.old, d)
+		if err != nil {
+			t.Fatalf("%s: Apply: %v", p.name, err)
+		}
+		if !bytes.Equal(got, p.new) {
+			t.Fatalf("%s: Apply returned %d wrong bytes", p.name, len(got))
+		}
+		pieces := (len(p.new) + scanChunk - 1) / scanChunk
+		if len(body) > whole[p.name]+64*pieces {
+			t.Errorf("%s: %d bytes in %d pieces, %d in one", p.name, len(body), pieces, whole[p.name])
+		}
+	}
+}
+
+// TestDiffBounds checks what Diff promises: a delta no larger than the suffix-array encoder's
+// or new compressed on its own at zstd's fastest level, and, where tryStrong says the strong
+// encoders are worth trying, no larger than any encoder's.
+func TestDiffBounds(t *testing.T) {
 	for _, p := range testPairs() {
 		d, err := Diff(p.old, p.new)
 		if err != nil {
 			t.Fatalf("%s: Diff: %v", p.name, err)
+		}
+		fast, err := encodeWith(encoder{encode: encodeLiteralFast}, p.old, p.new)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d) > headerSize+len(fast) {
+			t.Errorf("%s: Diff gave %d bytes, fast literal %d", p.name, len(d), headerSize+len(fast))
+		}
+		suffix := -1
+		if len(p.old) > 0 {
+			body, err := encodeWith(encoders[0], p.old, p.new)
+			if err != nil {
+				t.Fatalf("%s: suffix encoder: %v", p.name, err)
+			}
+			if suffix = len(body); len(d) > headerSize+suffix {
+				t.Errorf("%s: Diff gave %d bytes, suffix encoder %d", p.name, len(d), headerSize+suffix)
+			}
+		}
+		if !tryStrong(suffix, len(fast)) {
+			continue
 		}
 		for _, e := range encoders {
 			body, err := encodeWith(e, p.old, p.new)
@@ -113,6 +180,138 @@ func TestDiffPicksSmallest(t *testing.T) {
 			if len(d) > headerSize+len(body) {
 				t.Errorf("%s: Diff gave %d bytes, %s encoder %d", p.name, len(d), e.name, headerSize+len(body))
 			}
+		}
+	}
+}
+
+// TestLiteralFastLarge checks the fast literal of an input larger than its encoder's window.
+func TestLiteralFastLarge(t *testing.T) {
+	new := program(10, 3*maxPooledWindow, 0)
+	body, err := encodeWith(encoder{encode: encodeLiteralFast}, nil, new)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Apply(nil, diffWith(encLiteral, nil, new, body))
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if !bytes.Equal(got, new) {
+		t.Fatal("Apply returned wrong bytes")
+	}
+}
+
+// TestDiffWhereSuffixLoses checks that pairs on which bsdiff's scan finds little get one of the
+// zstd encoders, no larger than any encoder's result.
+func TestDiffWhereSuffixLoses(t *testing.T) {
+	text := wordText(1, 3000)
+	tests := []pair{
+		{"unrelated random", randomBytes(2, 5000), randomBytes(3, 6000)},
+		{"compressed text, edited", compressedText(t, text), compressedText(t, append([]byte("new first line\n"), text...))},
+		{"unrelated text", wordText(2, 3000), text},
+	}
+	for _, tt := range tests {
+		d, err := Diff(tt.old, tt.new)
+		if err != nil {
+			t.Fatalf("%s: Diff: %v", tt.name, err)
+		}
+		if d[len(magic)] == encSuffix {
+			t.Errorf("%s: the suffix-array encoder won", tt.name)
+		}
+		for _, e := range encoders {
+			body, err := encodeWith(e, tt.old, tt.new)
+			if err != nil {
+				t.Fatalf("%s: %s encoder: %v", tt.name, e.name, err)
+			}
+			if len(d) > headerSize+len(body) {
+				t.Errorf("%s: Diff gave %d bytes, %s encoder %d", tt.name, len(d), e.name, headerSize+len(body))
+			}
+		}
+		if got, err := Apply(tt.old, d); err != nil || !bytes.Equal(got, tt.new) {
+			t.Errorf("%s: Apply: %v", tt.name, err)
+		}
+	}
+}
+
+// wordText returns n words of text drawn from a small vocabulary.
+func wordText(seed uint64, n int) []byte {
+	words := strings.Fields("the of and to in is was for on with as by at from that this it be are or an which")
+	rng := rand.New(rand.NewPCG(seed, 2))
+	var b []byte
+	for i := range n {
+		b = append(b, words[rng.IntN(len(words))]...)
+		if i%12 == 11 {
+			b = append(b, '\n')
+		} else {
+			b = append(b, ' ')
+		}
+	}
+	return b
+}
+
+// compressedText returns text compressed with gzip, like the changelogs of a Debian package.
+func compressedText(t *testing.T, text []byte) []byte {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	if _, err := w.Write(text); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestTryStrong(t *testing.T) {
+	tests := []struct {
+		suffix, fast int
+		want         bool
+	}{
+		{-1, 100, true}, // no suffix-array body
+		{-1, 0, true},
+		{12, 0, true}, // empty new: the literal body is empty
+		{25, 100, false},
+		{26, 100, true},
+		{100, 90, true},
+		{4000, 40000, false},
+	}
+	for _, tt := range tests {
+		if got := tryStrong(tt.suffix, tt.fast); got != tt.want {
+			t.Errorf("tryStrong(%d, %d) = %v, want %v", tt.suffix, tt.fast, got, tt.want)
+		}
+	}
+}
+
+// TestSuffixExtraWithOld checks that a suffix-array body whose extra bytes were compressed with
+// old as dictionary decodes, for every test pair, and that the dictionary is used where the
+// extra bytes repeat old.
+func TestSuffixExtraWithOld(t *testing.T) {
+	for _, p := range append(testPairs(), pair{"reshuffled text", wordText(3, 2000), wordText(4, 2000)}) {
+		if len(p.old) == 0 {
+			continue
+		}
+		b, err := newSuffixBody(p.old, p.new)
+		if err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		plain := len(b.comp[secExtra])
+		c := newDictCompressor(p.old, len(p.new))
+		err = b.extraWithOld(c)
+		c.close()
+		if err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		if len(b.comp[secExtra]) > plain {
+			t.Errorf("%s: extra grew from %d to %d bytes", p.name, plain, len(b.comp[secExtra]))
+		}
+		if p.name == "reshuffled text" && len(b.comp[secExtra]) == plain {
+			t.Errorf("%s: old as dictionary did not help the extra bytes (%d bytes)", p.name, plain)
+		}
+		got, err := Apply(p.old, diffWith(encSuffix, p.old, p.new, b.bytes()))
+		if err != nil {
+			t.Fatalf("%s: Apply: %v", p.name, err)
+		}
+		if !bytes.Equal(got, p.new) {
+			t.Fatalf("%s: Apply returned %d wrong bytes", p.name, len(got))
 		}
 	}
 }
@@ -308,23 +507,40 @@ func TestDeterministic(t *testing.T) {
 			}
 		}
 	}
-	src := program(8, 5000, 0)
-	e, err := newEncoder(windowFor(0, len(src)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := e.EncodeAll(src, nil)
-	e.Close()
-	for range 3 {
-		if _, err := compress(randomBytes(9, len(src))); err != nil {
-			t.Fatal(err)
-		}
-		got, err := compress(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got[0], want) {
-			t.Fatal("compress with a reused encoder differs from a fresh encoder")
+	// Pooled encoders have a larger window than a fresh one fitted to the input.
+	dict := program(9, 100000, 0)
+	for _, size := range []int{100, 1024, 1025, 5000, 200000, 900000} {
+		src := program(8, size, 3)
+		for _, level := range []zstd.EncoderLevel{zstd.SpeedFastest, zstd.SpeedDefault, zstd.SpeedBetterCompression, zstd.SpeedBestCompression} {
+			for _, d := range [][]byte{nil, dict} {
+				if len(d)+size > maxPooledWindow {
+					continue
+				}
+				e, err := newEncoder(level, windowFor(len(d), len(src)), d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := e.EncodeAll(src, nil)
+				e.Close()
+				for range 3 {
+					// Use the pooled encoder on something else first.
+					other, release, err := getEncoder(level, windowFor(len(d), 3000), d)
+					if err != nil {
+						t.Fatal(err)
+					}
+					other.EncodeAll(randomBytes(9, 3000), nil)
+					release()
+					pooled, release, err := getEncoder(level, windowFor(len(d), len(src)), d)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := pooled.EncodeAll(src, nil)
+					release()
+					if !bytes.Equal(got, want) {
+						t.Fatalf("%d bytes at %v, %d bytes of dictionary: a reused encoder differs from a fresh one", size, level, len(d))
+					}
+				}
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package delta
 
 import (
 	"bytes"
+	"index/suffixarray"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -75,6 +76,30 @@ func TestSuffixArrayLarge(t *testing.T) {
 		seen[p] = true
 		if i > 0 && bytes.Compare(data[sa[i-1]:], data[p:]) >= 0 {
 			t.Fatalf("suffixes %d and %d out of order", sa[i-1], p)
+		}
+	}
+}
+
+// TestSaWriterPieces feeds the index serialisation in pieces of every size up to 11 bytes, so
+// entries are split across writes in every way.
+func TestSaWriterPieces(t *testing.T) {
+	data := program(3, 50000, 0)
+	var ser bytes.Buffer
+	if err := suffixarray.New(data).Write(&ser); err != nil {
+		t.Fatal(err)
+	}
+	want := naiveSuffixArray(data)
+	for size := 1; size <= 11; size++ {
+		w := &saWriter{}
+		for in := ser.Bytes(); len(in) > 0; {
+			n := min(size, len(in))
+			if _, err := w.Write(in[:n]); err != nil {
+				t.Fatalf("pieces of %d bytes: %v", size, err)
+			}
+			in = in[n:]
+		}
+		if w.state != saChunkHeader || !slices.Equal(w.sa, want) {
+			t.Fatalf("pieces of %d bytes: wrong suffix array", size)
 		}
 	}
 }

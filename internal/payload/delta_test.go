@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/patchday/patchday/internal/delta"
 	"github.com/patchday/patchday/internal/product"
 )
 
@@ -88,6 +91,74 @@ func TestDeltaRoundTripReleases(t *testing.T) {
 				t.Fatalf("wrong base: %v", err)
 			}
 		})
+	}
+}
+
+// TestDeltaDeterministic checks that a delta's bytes depend on the payloads only: not on how
+// many files are diffed at once, nor on the run.
+func TestDeltaDeterministic(t *testing.T) {
+	var oldDir, newDir string
+	for _, pair := range releasePairs(t) {
+		if filepath.Base(filepath.Dir(pair[0])) == "libssl3" { // the most changed files
+			oldDir, newDir = oldNew(pair)
+		}
+	}
+	_, oldP := build(t, oldDir, metaFor(oldDir))
+	_, newP := build(t, newDir, metaFor(newDir))
+	var want []byte
+	for _, procs := range []int{1, 4, 4} {
+		prev := runtime.GOMAXPROCS(procs)
+		var d bytes.Buffer
+		err := BuildDelta(context.Background(), bytes.NewReader(oldP), bytes.NewReader(newP), &d, Limits{})
+		runtime.GOMAXPROCS(prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want == nil {
+			want = d.Bytes()
+		} else if !bytes.Equal(d.Bytes(), want) {
+			t.Fatalf("GOMAXPROCS %d: a different delta (%d bytes, %d before)", procs, d.Len(), len(want))
+		}
+	}
+}
+
+func TestDeltaCanceled(t *testing.T) {
+	oldP, newP, _ := smallPayloads(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := BuildDelta(ctx, bytes.NewReader(oldP), bytes.NewReader(newP), &bytes.Buffer{}, Limits{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("BuildDelta: error %v, want context.Canceled", err)
+	}
+	if _, err := diffAll(ctx, []diffJob{{path: "a", new: []byte("new")}}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("diffAll: error %v, want context.Canceled", err)
+	}
+}
+
+// TestDiffAll checks that the deltas come back in the order of the jobs, whatever order they
+// were made in.
+func TestDiffAll(t *testing.T) {
+	var jobs []diffJob
+	for i := range 9 {
+		old := bytes.Repeat([]byte(fmt.Sprintf("line %d of the old file\n", i)), 1+i*i*50)
+		new := append(bytes.Clone(old), fmt.Sprintf("and one more, %d", i)...)
+		if i%3 == 0 {
+			old = nil // added
+		}
+		jobs = append(jobs, diffJob{path: fmt.Sprint(i), old: old, new: new})
+	}
+	got, err := diffAll(context.Background(), jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, j := range jobs {
+		want, err := delta.Diff(j.old, j.new)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got[i], want) {
+			t.Errorf("job %d: not its delta", i)
+		}
 	}
 }
 
