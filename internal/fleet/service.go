@@ -617,6 +617,7 @@ func (s *Service) Checkin(ctx context.Context, credential string, req agentapi.C
 		return agentapi.CheckinResponse{}, err
 	}
 	now := s.now()
+	h := inventoryHash(inv, req.OS, req.Arch)
 	c.mu.Lock()
 	if c.gen != v.gen || c.group < 0 {
 		group := int64(0)
@@ -629,7 +630,6 @@ func (s *Service) Checkin(ctx context.Context, credential string, req agentapi.C
 		c.group, c.gen = group, v.gen
 	}
 	group := c.group
-	h := inventoryHash(inv, req.OS, req.Arch)
 	changed := h != c.invHash
 	c.mu.Unlock()
 
