@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/patchday/patchday/client"
+	"github.com/patchday/patchday/internal/serveproc"
 )
 
 // RunFunc runs one patchday command (without the program name), as
@@ -98,7 +99,7 @@ type demo struct {
 	o        Options
 	p        *printer
 	c        *corpus
-	srv      *server
+	srv      *serveproc.Server
 	box      *mailbox
 	data     string
 	log      io.Writer
@@ -248,7 +249,7 @@ func (d *demo) start(ctx context.Context) error {
 		// Time-driven jobs every second: a release publishes within a
 		// second of its time, and the catalog is signed right after.
 		"--sweep-interval", "1s"}
-	srv, err := startServer(ctx, d.o.Run, args, d.log)
+	srv, err := serveproc.Start(ctx, d.o.Run, args, d.log, time.Minute)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/patchday/patchday/internal/agent"
 	"github.com/patchday/patchday/internal/fstree"
+	"github.com/patchday/patchday/internal/serveproc"
 )
 
 const agents = 3
@@ -25,7 +26,7 @@ const agents = 3
 // agentRun is one in-process agent on its own install root.
 type agentRun struct {
 	name, root, state string
-	log               *lines
+	log               *serveproc.Lines
 	content           atomic.Int64 // bytes of payloads and deltas received
 	cancel            context.CancelFunc
 	done              chan error
@@ -94,7 +95,7 @@ func (d *demo) fleet(ctx context.Context) error {
 	for i := range agents {
 		name := fmt.Sprintf("pc%d", i+1)
 		a := &agentRun{name: name, root: filepath.Join(d.data, "agents", name, "root"), state: filepath.Join(d.data, "agents", name, "state"),
-			log: &lines{}, done: make(chan error, 1)}
+			log: &serveproc.Lines{}, done: make(chan error, 1)}
 		if err := os.MkdirAll(a.root, 0o755); err != nil {
 			return err
 		}
@@ -219,7 +220,7 @@ func (d *demo) stopAll() error {
 		<-a.done
 	}
 	d.agents = nil
-	return d.srv.stop()
+	return d.srv.Stop()
 }
 
 // field returns key's value in a slog text line.

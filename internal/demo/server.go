@@ -1,13 +1,9 @@
 package demo
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -15,92 +11,6 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/jhillyerd/enmime/v2"
 )
-
-// server is the running `patchday serve`.
-type server struct {
-	URL           string // http://127.0.0.1:PORT
-	SMTP          string // the intake listener's address
-	AdminEmail    string
-	AdminPassword string
-	out           *lines
-	cancel        context.CancelFunc
-	done          chan error
-}
-
-var (
-	servingRE = regexp.MustCompile(`serving (http://\S+)`)
-	smtpRE    = regexp.MustCompile(`takes e-mail for \S+ on smtp://(\S+)`)
-	emailRE   = regexp.MustCompile(`e-mail:\s+(\S+)`)
-	passRE    = regexp.MustCompile(`one-time password:\s+(\S+)`)
-)
-
-// startServer runs `patchday serve` with args, as the binary would, and
-// waits until it serves.
-func startServer(ctx context.Context, run RunFunc, args []string, log io.Writer) (*server, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	s := &server{out: &lines{}, cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- run(ctx, args, strings.NewReader(""), s.out, log) }()
-	deadline := time.After(time.Minute)
-	for {
-		if m := servingRE.FindStringSubmatch(s.out.String()); m != nil {
-			s.URL = m[1]
-			break
-		}
-		select {
-		case err := <-s.done:
-			cancel()
-			return nil, fmt.Errorf("patchday serve exited before serving: %v\n%s", err, s.out)
-		case <-deadline:
-			cancel()
-			return nil, fmt.Errorf("patchday serve did not start within a minute\n%s", s.out)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	out := s.out.String()
-	if m := smtpRE.FindStringSubmatch(out); m != nil {
-		s.SMTP = m[1]
-	}
-	if m := passRE.FindStringSubmatch(out); m != nil {
-		s.AdminPassword = m[1]
-		if m := emailRE.FindStringSubmatch(out); m != nil {
-			s.AdminEmail = m[1]
-		}
-	}
-	return s, nil
-}
-
-// stop shuts the server down as SIGTERM does and returns what it returned.
-func (s *server) stop() error {
-	if s == nil || s.cancel == nil {
-		return nil
-	}
-	s.cancel()
-	s.cancel = nil
-	select {
-	case err := <-s.done:
-		return err
-	case <-time.After(time.Minute):
-		return errors.New("the server did not stop within a minute")
-	}
-}
-
-// lines is a buffer safe for concurrent use.
-type lines struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 // freeAddr returns addr if it can be listened on, else a free port on
 // the same host; port 0 is resolved to a free port.

@@ -11,27 +11,21 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/patchday/patchday/internal/cli"
+	"github.com/patchday/patchday/internal/serveproc"
 )
 
 // Server is a running `patchday serve`.
 type Server struct {
-	URL           string // http://127.0.0.1:PORT
-	Data          string // the --data directory
-	DB            string // the --db URL, empty for SQLite
-	AdminEmail    string // set on the first start of a data directory
-	AdminPassword string // the one-time password printed at first start
-	out           *lines
-	cancel        context.CancelFunc
-	done          chan error
+	*serveproc.Server        // URL, AdminEmail, AdminPassword, Stop, Stdout
+	Data              string // the --data directory
+	DB                string // the --db URL, empty for SQLite
 }
 
 // Options say how to start a server.
@@ -43,12 +37,6 @@ type Options struct {
 	// Args are extra serve flags.
 	Args []string
 }
-
-var (
-	servingRE = regexp.MustCompile(`serving (http://\S+)`)
-	emailRE   = regexp.MustCompile(`e-mail:\s+(\S+)`)
-	passRE    = regexp.MustCompile(`one-time password:\s+(\S+)`)
-)
 
 // Start runs `patchday serve` and waits until it is serving. The server is
 // stopped (gracefully, as by SIGTERM) when the test ends.
@@ -62,31 +50,14 @@ func Start(t testing.TB, o Options) *Server {
 		args = append(args, "--db", o.DB)
 	}
 	args = append(args, o.Args...)
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{Data: o.Data, DB: o.DB, out: &lines{}, cancel: cancel, done: make(chan error, 1)}
-	go func() {
-		s.done <- cli.Run(ctx, args, noEnv, strings.NewReader(""), s.out, testWriter{t})
-	}()
-	deadline := time.After(60 * time.Second)
-	for {
-		if m := servingRE.FindStringSubmatch(s.out.String()); m != nil {
-			s.URL = m[1]
-			break
-		}
-		select {
-		case err := <-s.done:
-			cancel()
-			t.Fatalf("patchday serve exited before serving: %v\nstdout:\n%s", err, s.out)
-		case <-deadline:
-			cancel()
-			t.Fatalf("patchday serve did not start within 60s\nstdout:\n%s", s.out)
-		case <-time.After(20 * time.Millisecond):
-		}
+	run := func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+		return cli.Run(ctx, args, noEnv, stdin, stdout, stderr)
 	}
-	if m := passRE.FindStringSubmatch(s.out.String()); m != nil {
-		s.AdminPassword = m[1]
-		s.AdminEmail = emailRE.FindStringSubmatch(s.out.String())[1]
+	srv, err := serveproc.Start(context.Background(), run, args, testWriter{t}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
 	}
+	s := &Server{Server: srv, Data: o.Data, DB: o.DB}
 	t.Cleanup(func() {
 		if err := s.Stop(); err != nil {
 			t.Errorf("stop: %v", err)
@@ -94,25 +65,6 @@ func Start(t testing.TB, o Options) *Server {
 	})
 	return s
 }
-
-// Stop shuts the server down gracefully and returns what Run returned.
-// Stopping twice is harmless.
-func (s *Server) Stop() error {
-	if s.cancel == nil {
-		return nil
-	}
-	s.cancel()
-	s.cancel = nil
-	select {
-	case err := <-s.done:
-		return err
-	case <-time.After(60 * time.Second):
-		return io.ErrNoProgress
-	}
-}
-
-// Stdout returns everything the server printed on standard output.
-func (s *Server) Stdout() string { return s.out.String() }
 
 // CLI runs a patchday subcommand against the same data as the server,
 // as an operator at a terminal would, and returns its standard output.
@@ -137,24 +89,6 @@ func Run(t testing.TB, stdin string, args ...string) (string, error) {
 }
 
 func noEnv(string) string { return "" }
-
-// lines is a concurrency-safe buffer for the server's standard output.
-type lines struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 // testWriter sends the server's log to the test log.
 type testWriter struct{ t testing.TB }
