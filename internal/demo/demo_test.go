@@ -6,36 +6,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/patchday/patchday/internal/cli"
 	"github.com/patchday/patchday/internal/demo"
+	"github.com/patchday/patchday/internal/serveproc"
 )
 
 const corpus = "../../../shared/testdata/releases"
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return cli.Run(ctx, args, func(string) string { return "" }, stdin, stdout, stderr)
-}
-
-// syncBuffer is the demo's output, read while it is written.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestDemo runs the whole demo, as `patchday demo --exit` does, on a
@@ -45,7 +27,7 @@ func TestDemo(t *testing.T) {
 		t.Skipf("the corpus of real releases is not at %s (%v); the demo needs it", corpus, err)
 	}
 	data := t.TempDir()
-	var out syncBuffer
+	var out serveproc.Lines // the demo's output, read while it is written
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	start := time.Now()
